@@ -1,0 +1,137 @@
+//! Crash-safe file replacement and the lock that serialises writers of one file.
+//!
+//! A file is never left half-written: the new content goes to a temporary file in
+//! the same directory, is flushed to disk, and is renamed over the target, so a
+//! reader (or a crash) sees either the old file or the new one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Which permissions the written file gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Those of the file being replaced (0600 if there is none).
+    Keep,
+    /// Owner read/write only (0600), for anything holding plaintext or keys.
+    Private,
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Replaces (or creates) `path` with `bytes`, atomically.
+///
+/// With `no_clobber`, an existing file is never replaced: the call fails with
+/// [`io::ErrorKind::AlreadyExists`].
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode, no_clobber: bool) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    // The temporary file is created 0600 by tempfile, so plaintext is never
+    // readable by others even for a moment.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".cachet-tmp")
+        .tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perm = match (mode, fs::metadata(path)) {
+            (Mode::Keep, Ok(meta)) => meta.permissions().mode() & 0o7777,
+            _ => 0o600,
+        };
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(perm))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    if no_clobber {
+        tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    } else {
+        tmp.persist(path).map_err(|e| e.error)?;
+    }
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The lock file that guards `path`: `.NAME.cachet-lock` beside it.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    parent_dir(path).join(format!(".{name}.cachet-lock"))
+}
+
+/// An exclusive advisory lock on a file's lock file, released on drop.
+///
+/// Every read-modify-write of a file holds it, so concurrent writers take turns
+/// instead of losing each other's changes. The lock file may stay behind; it holds
+/// nothing.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Takes the lock for `path`, waiting while another process holds it; `on_wait`
+    /// is called once, before waiting, so a caller can say why it pauses.
+    pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> io::Result<FileLock> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path(path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                on_wait();
+                file.lock()?;
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        Ok(FileLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_keeps_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.toml");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"new", Mode::Keep, false).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        write_atomic(&p, b"newer", Mode::Private, false).unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let e = write_atomic(&p, b"x", Mode::Private, true).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "newer");
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+}

@@ -1,0 +1,382 @@
+//! The `cachet` command: a thin layer over the library. It reads files and the
+//! environment, calls the library, writes results atomically, and turns errors into
+//! one line on stderr and an exit status.
+
+mod args;
+mod identity;
+
+use std::fs;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cachet::atomic::{self, FileLock, Mode};
+use cachet::{Format, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath};
+use clap::{CommandFactory, Parser};
+use zeroize::Zeroizing;
+
+use args::{Cli, Command, InputType, TypeArg};
+
+/// Why the command stopped: the message (one line, no secret) and the exit status.
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// Bad usage or unreadable input: exit status 2.
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// A library error about `file`: exit status 1 when a sealed value failed to open.
+    fn doc(file: &str, e: cachet::Error) -> Self {
+        Failure {
+            code: if e.is_open_failure() { 1 } else { 2 },
+            message: format!("{file}: {e}"),
+        }
+    }
+}
+
+/// Runs the command line and returns the exit status.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            // One line, always: a message must never spill onto a second line.
+            let line = f.message.replace(['\n', '\r'], " ");
+            let _ = writeln!(io::stderr(), "cachet: {line}");
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Keygen { output } => keygen(output.as_deref()),
+        Command::Seal {
+            files,
+            recipient,
+            paths,
+            stdout,
+            input,
+        } => seal(
+            &files,
+            recipient.recipient.as_deref(),
+            &paths,
+            stdout,
+            input.input_type,
+        ),
+        Command::Open {
+            file,
+            identity,
+            output,
+            input,
+        } => open(
+            &file,
+            &identity.identities,
+            output.as_deref(),
+            input.input_type,
+        ),
+        Command::Get {
+            file,
+            path,
+            identity,
+            input,
+        } => get(&file, &path, &identity.identities, input.input_type),
+        Command::Set {
+            file,
+            path,
+            recipient,
+            ty,
+            input,
+        } => set(
+            &file,
+            &path,
+            recipient.recipient.as_deref(),
+            ty,
+            input.input_type,
+        ),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "cachet", &mut io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut io::stdout())
+            .map_err(|e| Failure::usage(format!("cannot write the man page: {e}"))),
+    }
+}
+
+/// A file read into memory, with the name used in messages and its format.
+struct Input {
+    name: String,
+    format: Format,
+    text: Zeroizing<String>,
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn read_input(path: &Path, input_type: Option<InputType>) -> Result<Input, Failure> {
+    let name = if is_stdin(path) {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let format = match input_type {
+        Some(InputType::Toml) => Format::Toml,
+        None => Format::from_path(path).ok_or_else(|| {
+            Failure::usage(format!(
+                "{name}: cannot tell the format from the file name; pass --input-type toml"
+            ))
+        })?,
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    let read = if is_stdin(path) {
+        io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
+    };
+    read.map_err(|e| Failure::usage(format!("{name}: cannot read: {e}")))?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => Zeroizing::new(t.to_string()),
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "{name}: not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            )));
+        }
+    };
+    Ok(Input { name, format, text })
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::usage(format!("cannot write to stdout: {e}")))
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: Mode) -> Result<(), Failure> {
+    atomic::write_atomic(path, bytes, mode, false)
+        .map_err(|e| Failure::usage(format!("{}: cannot write: {e}", path.display())))
+}
+
+fn lock(path: &Path) -> Result<FileLock, Failure> {
+    FileLock::acquire(path, || {
+        let _ = writeln!(
+            io::stderr(),
+            "cachet: waiting for another cachet process that is writing {}",
+            path.display()
+        );
+    })
+    .map_err(|e| Failure::usage(format!("{}: cannot take the lock: {e}", path.display())))
+}
+
+fn parse_path(s: &str) -> Result<ValuePath, Failure> {
+    s.parse::<ValuePath>()
+        .map_err(|e| Failure::usage(format!("{s:?}: {e}")))
+}
+
+fn keygen(output: Option<&Path>) -> Result<(), Failure> {
+    let key = SecretKey::generate();
+    let text = cachet::key::identity_file_text(&key, &SealedAt::now().rfc3339());
+    let public = key.public_key().to_string();
+    match output {
+        Some(path) => {
+            atomic::write_atomic(path, text.as_bytes(), Mode::Private, true).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    Failure::usage(format!(
+                        "{}: already exists; keygen never overwrites a key (remove the file first if you mean it)",
+                        path.display()
+                    ))
+                } else {
+                    Failure::usage(format!("{}: cannot write: {e}", path.display()))
+                }
+            })?;
+            write_stdout(format!("{public}\n").as_bytes())
+        }
+        None => {
+            write_stdout(text.as_bytes())?;
+            let _ = writeln!(io::stderr(), "Public key: {public}");
+            Ok(())
+        }
+    }
+}
+
+fn seal(
+    files: &[PathBuf],
+    recipient: Option<&str>,
+    paths: &[String],
+    to_stdout: bool,
+    input_type: Option<InputType>,
+) -> Result<(), Failure> {
+    let recipient = identity::recipient(recipient)?;
+    let selection = if paths.is_empty() {
+        Selection::Default
+    } else {
+        Selection::Paths(
+            paths
+                .iter()
+                .map(|p| parse_path(p))
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    let stdin_files = files.iter().filter(|f| is_stdin(f)).count();
+    if (to_stdout || stdin_files > 0) && files.len() > 1 {
+        return Err(Failure::usage(
+            "--stdout and `-` take a single FILE; seal several files in place",
+        ));
+    }
+    // One ephemeral key for the whole run: opening then costs one X25519 per run.
+    let mut sealer =
+        Sealer::new(&recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
+    let in_place = !to_stdout && stdin_files == 0;
+    // Take every lock (in a fixed order, so two runs cannot deadlock), seal everything
+    // in memory, and only then write: one bad file leaves every file untouched.
+    let mut order: Vec<&PathBuf> = files.iter().collect();
+    order.sort();
+    order.dedup();
+    let _locks = if in_place {
+        order
+            .iter()
+            .map(|f| lock(f))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let mut results = Vec::new();
+    for file in order {
+        let input = read_input(file, input_type)?;
+        let (sealed, report) =
+            cachet::seal_document(input.format, &input.text, &selection, &mut sealer)
+                .map_err(|e| Failure::doc(&input.name, e))?;
+        if !in_place {
+            return write_stdout(sealed.as_bytes());
+        }
+        results.push((file, input, sealed, report));
+    }
+    for (file, input, sealed, report) in results {
+        if report.sealed.is_empty() {
+            // Nothing new: leave the file (and its modification time) alone.
+            let _ = writeln!(
+                io::stderr(),
+                "{}: nothing to seal ({} already sealed)",
+                input.name,
+                report.already_sealed
+            );
+            continue;
+        }
+        write_file(file, sealed.as_bytes(), Mode::Keep)?;
+        let _ = writeln!(
+            io::stderr(),
+            "{}: sealed {} value{} ({} already sealed)",
+            input.name,
+            report.sealed.len(),
+            if report.sealed.len() == 1 { "" } else { "s" },
+            report.already_sealed
+        );
+    }
+    Ok(())
+}
+
+fn open(
+    file: &Path,
+    identities: &[PathBuf],
+    output: Option<&Path>,
+    input_type: Option<InputType>,
+) -> Result<(), Failure> {
+    let ids = identity::load(identities)?;
+    let input = read_input(file, input_type)?;
+    let opened = cachet::open_document(input.format, &input.text, &ids)
+        .map_err(|e| Failure::doc(&input.name, e))?;
+    match output {
+        Some(out) => write_file(out, opened.as_bytes(), Mode::Private),
+        None => write_stdout(opened.as_bytes()),
+    }
+}
+
+fn get(
+    file: &Path,
+    path: &str,
+    identities: &[PathBuf],
+    input_type: Option<InputType>,
+) -> Result<(), Failure> {
+    let path = parse_path(path)?;
+    let ids = identity::load(identities)?;
+    let input = read_input(file, input_type)?;
+    let value = cachet::get_value(input.format, &input.text, &path, &ids)
+        .map_err(|e| Failure::doc(&input.name, e))?;
+    // The exact content for pipes and `$(…)`; a newline only for a person's terminal.
+    write_stdout(value.as_bytes())?;
+    if io::stdout().is_terminal() {
+        write_stdout(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Reads the new value: without echo from a terminal, else all of stdin. One
+/// trailing newline (`\n` or `\r\n`) is dropped, as `echo` and editors add one.
+fn read_value(path: &ValuePath) -> Result<Zeroizing<String>, Failure> {
+    let mut value = if io::stdin().is_terminal() {
+        Zeroizing::new(
+            rpassword::prompt_password(format!("value for {path}: "))
+                .map_err(|e| Failure::usage(format!("cannot read the value: {e}")))?,
+        )
+    } else {
+        let mut bytes = Zeroizing::new(Vec::new());
+        io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::usage(format!("cannot read the value from stdin: {e}")))?;
+        Zeroizing::new(
+            std::str::from_utf8(&bytes)
+                .map_err(|_| Failure::usage("the value on stdin is not UTF-8 text"))?
+                .to_string(),
+        )
+    };
+    let keep = value
+        .strip_suffix("\r\n")
+        .or_else(|| value.strip_suffix('\n'))
+        .map(str::len);
+    if let Some(len) = keep {
+        value.truncate(len);
+    }
+    Ok(value)
+}
+
+fn set(
+    file: &Path,
+    path: &str,
+    recipient: Option<&str>,
+    ty: TypeArg,
+    input_type: Option<InputType>,
+) -> Result<(), Failure> {
+    if is_stdin(file) {
+        return Err(Failure::usage(
+            "set changes a file in place; name the file (not `-`)",
+        ));
+    }
+    let path = parse_path(path)?;
+    let recipient = identity::recipient(recipient)?;
+    let ty = match ty {
+        TypeArg::String => ScalarType::String,
+        TypeArg::Int => ScalarType::Int,
+        TypeArg::Float => ScalarType::Float,
+        TypeArg::Bool => ScalarType::Bool,
+    };
+    let value = read_value(&path)?;
+    let mut sealer =
+        Sealer::new(&recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
+    let _lock = lock(file)?;
+    let input = read_input(file, input_type)?;
+    let out = cachet::set_value(input.format, &input.text, &path, &value, ty, &mut sealer)
+        .map_err(|e| Failure::doc(&input.name, e))?;
+    write_file(file, out.as_bytes(), Mode::Keep)?;
+    let _ = writeln!(io::stderr(), "{}: sealed {path}", input.name);
+    Ok(())
+}

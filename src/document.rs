@@ -1,0 +1,374 @@
+//! Whole-document operations: seal, open, get one value, set one value.
+//!
+//! These work for every [`Format`]: the format finds nodes and spans, this module
+//! decides what to seal, splices tokens in and original texts back, and checks
+//! after every splice that the document still has exactly the same structure (the
+//! re-parse check of `spec/format.md`).
+
+use std::ops::Range;
+
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, OpenError};
+use crate::format::{Format, Node, ScalarType};
+use crate::key::{Identities, KeyId};
+use crate::path::ValuePath;
+use crate::sealed_value::{Opener, Place, Sealer};
+use crate::selection::Selection;
+use crate::token::Token;
+
+/// What [`seal_document`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SealReport {
+    /// The paths sealed by this call, in document order.
+    pub sealed: Vec<ValuePath>,
+    /// How many values were sealed already and were left byte for byte as they were.
+    pub already_sealed: usize,
+}
+
+/// One scalar value of a document, as [`list_values`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueInfo {
+    /// 0-based document index (multi-document files; 0 otherwise).
+    pub document: u32,
+    /// Where the value is.
+    pub path: ValuePath,
+    /// The bytes of the value's text in the file.
+    pub span: Range<usize>,
+    /// For a sealed value: its key id and when it was sealed (`None` for a plain
+    /// value; an unreadable token is reported as an error instead).
+    pub sealed: Option<(KeyId, crate::token::SealedAt)>,
+}
+
+/// Every scalar value of a document, in document order, with whether and to which
+/// key it is sealed. Opens nothing and needs no key.
+pub fn list_values(format: Format, text: &str) -> Result<Vec<ValueInfo>, Error> {
+    let mut out = Vec::new();
+    for node in format.scan(text)?.into_iter().filter(Node::is_scalar) {
+        let sealed = match node.string().filter(|s| Token::looks_sealed(s)) {
+            Some(s) => {
+                let t = Token::parse(s).map_err(|reason| open_failure(&node.path, reason))?;
+                Some((t.key_id, t.sealed_at))
+            }
+            None => None,
+        };
+        out.push(ValueInfo {
+            document: node.document,
+            path: node.path,
+            span: node.span,
+            sealed,
+        });
+    }
+    out.sort_by_key(|v| (v.document, v.span.start));
+    Ok(out)
+}
+
+/// A replacement of the bytes `span` of a document by `text`.
+struct Splice<'a> {
+    span: Range<usize>,
+    text: &'a str,
+}
+
+/// Applies splices (sorted by position, not overlapping) to `text`.
+fn splice(text: &str, splices: &[Splice<'_>]) -> Zeroizing<String> {
+    let extra: usize = splices.iter().map(|s| s.text.len()).sum();
+    let mut out = Zeroizing::new(String::with_capacity(text.len() + extra));
+    let mut at = 0;
+    for s in splices {
+        out.push_str(&text[at..s.span.start]);
+        out.push_str(s.text);
+        at = s.span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Whether `new` has exactly the nodes of `old`, with every scalar where the splices
+/// put it: the same paths, the same kinds, and each scalar's span equal to its old
+/// span moved by the splices before it (or, for a spliced one, to the new text).
+fn same_structure(old: &[Node], new: &[Node], splices: &[Splice<'_>]) -> bool {
+    if old.len() != new.len() {
+        return false;
+    }
+    let mut a: Vec<&Node> = old.iter().collect();
+    let mut b: Vec<&Node> = new.iter().collect();
+    a.sort_by(|x, y| (x.document, &x.path).cmp(&(y.document, &y.path)));
+    b.sort_by(|x, y| (x.document, &x.path).cmp(&(y.document, &y.path)));
+    a.iter().zip(b.iter()).all(|(o, n)| {
+        o.document == n.document
+            && o.path == n.path
+            && o.shape() == n.shape()
+            && (!o.is_scalar() || moved(&o.span, splices) == n.span)
+    })
+}
+
+/// Where the bytes `span` end up after the splices.
+fn moved(span: &Range<usize>, splices: &[Splice<'_>]) -> Range<usize> {
+    let mut delta: isize = 0;
+    for s in splices {
+        if s.span == *span {
+            let start = span.start.wrapping_add_signed(delta);
+            return start..start + s.text.len();
+        }
+        if s.span.end <= span.start {
+            delta += s.text.len() as isize - s.span.len() as isize;
+        }
+    }
+    span.start.wrapping_add_signed(delta)..span.end.wrapping_add_signed(delta)
+}
+
+fn open_failure(path: &ValuePath, reason: OpenError) -> Error {
+    Error::Open {
+        path: path.clone(),
+        reason,
+    }
+}
+
+/// Seals the values `selection` picks in a document, to the sealer's recipient.
+///
+/// Values that are sealed already stay byte for byte as they are, so sealing twice
+/// changes nothing. A value sealed to another key is an error
+/// ([`Error::ForeignKey`]): a file belongs to one environment.
+pub fn seal_document<R: RngCore + CryptoRng>(
+    format: Format,
+    text: &str,
+    selection: &Selection,
+    sealer: &mut Sealer<R>,
+) -> Result<(String, SealReport), Error> {
+    let nodes = format.scan(text)?;
+    if let Selection::Paths(paths) = selection {
+        for p in paths {
+            if !p.is_root() && !nodes.iter().any(|n| n.path.starts_with(p)) {
+                return Err(Error::PathNotFound(p.clone()));
+            }
+        }
+    }
+    let mut report = SealReport::default();
+    let mut literals = Vec::new();
+    let mut spans = Vec::new();
+    for node in nodes.iter().filter(|n| n.is_scalar()) {
+        if let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) {
+            check_key(&node.path, s, sealer.key_id())?;
+            report.already_sealed += 1;
+            continue;
+        }
+        if !selection.wants(&node.path, node.string()) {
+            continue;
+        }
+        let place = Place {
+            format,
+            document: node.document,
+            path: &node.path,
+        };
+        let token = sealer
+            .seal(text[node.span.clone()].as_bytes(), &place)
+            .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
+        literals.push(format.sealed_literal(&token.to_string()));
+        spans.push(node.span.clone());
+        report.sealed.push(node.path.clone());
+    }
+    let mut splices: Vec<Splice<'_>> = spans
+        .into_iter()
+        .zip(literals.iter())
+        .map(|(span, text)| Splice { span, text })
+        .collect();
+    splices.sort_by_key(|s| s.span.start);
+    let out = splice(text, &splices);
+    // Sealing must not change the structure; if it did, that is a bug in a format
+    // module, and writing the result would corrupt the user's file.
+    let after = format.scan(&out)?;
+    if !same_structure(&nodes, &after, &splices) {
+        return Err(Error::CannotInsert {
+            path: ValuePath::root(),
+            reason: "sealing would change the file's structure (please report this as a bug)",
+        });
+    }
+    Ok((out.to_string(), report))
+}
+
+/// A value already sealed must carry the key id being sealed to.
+fn check_key(path: &ValuePath, token: &str, expected: KeyId) -> Result<(), Error> {
+    let t = Token::parse(token).map_err(|reason| open_failure(path, reason))?;
+    if t.key_id != expected {
+        return Err(Error::ForeignKey {
+            path: path.clone(),
+            found: t.key_id,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// Opens the sealed values for which `want` is true and splices their original text
+/// back; returns the new text and its nodes.
+fn open_where(
+    format: Format,
+    text: &str,
+    identities: &Identities,
+    want: impl Fn(&ValuePath) -> bool,
+) -> Result<(Zeroizing<String>, Vec<Node>), Error> {
+    let nodes = format.scan(text)?;
+    let mut opener = Opener::new(identities);
+    let mut opened: Vec<(Range<usize>, &ValuePath, Zeroizing<String>)> = Vec::new();
+    for node in nodes.iter().filter(|n| want(&n.path)) {
+        let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) else {
+            continue;
+        };
+        let fail = |reason| open_failure(&node.path, reason);
+        let token = Token::parse(s).map_err(fail)?;
+        let place = Place {
+            format,
+            document: node.document,
+            path: &node.path,
+        };
+        let raw = opener.open(&token, &place).map_err(fail)?;
+        let raw = String::from_utf8(raw.to_vec())
+            .map(Zeroizing::new)
+            .map_err(|_| fail(OpenError::Refused("the opened text is not UTF-8")))?;
+        if !format.is_single_scalar(&raw) {
+            return Err(fail(OpenError::Refused(
+                "the opened text is not exactly one value; it would inject other keys or lines",
+            )));
+        }
+        opened.push((node.span.clone(), &node.path, raw));
+    }
+    opened.sort_by_key(|o| o.0.start);
+    let splices: Vec<Splice<'_>> = opened
+        .iter()
+        .map(|(span, _, raw)| Splice {
+            span: span.clone(),
+            text: raw.as_str(),
+        })
+        .collect();
+    let out = splice(text, &splices);
+    let after = format.scan(&out).ok();
+    if let Some(after) = after.filter(|a| same_structure(&nodes, a, &splices)) {
+        return Ok((out, after));
+    }
+    // Find the first value whose text, spliced in with those before it, changes the
+    // structure: that is the one to blame.
+    for n in 1..=splices.len() {
+        let partial = splice(text, &splices[..n]);
+        let ok = format
+            .scan(&partial)
+            .is_ok_and(|a| same_structure(&nodes, &a, &splices[..n]));
+        if !ok {
+            return Err(open_failure(
+                opened[n - 1].1,
+                OpenError::Refused(
+                    "the opened text would change the file's structure when put back",
+                ),
+            ));
+        }
+    }
+    Err(open_failure(
+        &ValuePath::root(),
+        OpenError::Refused("the opened values together would change the file's structure"),
+    ))
+}
+
+/// Opens every sealed value of a document: the result is, byte for byte, the
+/// document that was sealed.
+pub fn open_document(
+    format: Format,
+    text: &str,
+    identities: &Identities,
+) -> Result<Zeroizing<String>, Error> {
+    open_where(format, text, identities, |_| true).map(|(t, _)| t)
+}
+
+/// The content of one value: a string without its quotes and escapes, any other
+/// scalar as written. Only that value is opened.
+pub fn get_value(
+    format: Format,
+    text: &str,
+    path: &ValuePath,
+    identities: &Identities,
+) -> Result<Zeroizing<String>, Error> {
+    let (opened, nodes) = open_where(format, text, identities, |p| p == path)?;
+    let node = find_scalar(&nodes, path)?;
+    Ok(match node.string() {
+        Some(s) => Zeroizing::new(s.to_string()),
+        None => Zeroizing::new(opened[node.span.clone()].to_string()),
+    })
+}
+
+fn find_scalar<'n>(nodes: &'n [Node], path: &ValuePath) -> Result<&'n Node, Error> {
+    let node = nodes
+        .iter()
+        .find(|n| n.path == *path)
+        .ok_or_else(|| Error::PathNotFound(path.clone()))?;
+    if !node.is_scalar() {
+        return Err(Error::NotAValue(path.clone()));
+    }
+    Ok(node)
+}
+
+/// Seals `value` (of type `ty`) at `path`, replacing the value there or adding a
+/// new key. Needs only the recipient's public key.
+///
+/// A string is written as the format's quoted string; any other type must already
+/// be that type's literal text (`5432`, `true`, `0.5`).
+pub fn set_value<R: RngCore + CryptoRng>(
+    format: Format,
+    text: &str,
+    path: &ValuePath,
+    value: &str,
+    ty: ScalarType,
+    sealer: &mut Sealer<R>,
+) -> Result<String, Error> {
+    let nodes = format.scan(text)?;
+    for node in &nodes {
+        if let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) {
+            check_key(&node.path, s, sealer.key_id())?;
+        }
+    }
+    let literal = match ty {
+        ScalarType::String => format.string_literal(value),
+        _ if format.typed_literal(ty, value) => Zeroizing::new(value.to_string()),
+        _ => {
+            return Err(Error::InvalidValue {
+                path: path.clone(),
+                reason: match ty {
+                    ScalarType::Int => "not an integer",
+                    ScalarType::Float => "not a floating-point number",
+                    _ => "not true or false",
+                },
+            });
+        }
+    };
+    let place = Place {
+        format,
+        document: 0,
+        path,
+    };
+    let token = sealer
+        .seal(literal.as_bytes(), &place)
+        .ok_or_else(|| Error::TooLarge(path.clone()))?;
+    let sealed = format.sealed_literal(&token.to_string());
+    let out = match nodes.iter().find(|n| n.path == *path) {
+        Some(node) if node.is_scalar() => {
+            let splices = [Splice {
+                span: node.span.clone(),
+                text: &sealed,
+            }];
+            splice(text, &splices).to_string()
+        }
+        Some(_) => return Err(Error::NotAValue(path.clone())),
+        None => format.insert(text, &nodes, path, &sealed)?,
+    };
+    // The new text must hold every old value and the new one, exactly as written.
+    let after = format.scan(&out)?;
+    let landed = after.iter().any(|n| {
+        n.path == *path && n.is_scalar() && out.get(n.span.clone()) == Some(sealed.as_str())
+    });
+    let kept = nodes.iter().all(|o| after.iter().any(|n| n.path == o.path));
+    if !landed || !kept {
+        return Err(Error::CannotInsert {
+            path: path.clone(),
+            reason: "the file's layout does not allow adding it here; add the key by hand, then run `cachet set`",
+        });
+    }
+    Ok(out)
+}

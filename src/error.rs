@@ -1,0 +1,219 @@
+//! The error types of the library.
+//!
+//! Every message is one line, says what went wrong and what to do next, and never
+//! contains a secret value: at most a value's path, a key id, a public key or a
+//! position in the file.
+
+use std::fmt;
+
+use crate::format::Format;
+use crate::key::KeyId;
+use crate::path::ValuePath;
+
+/// A key or identity could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text is not an `age1…` X25519 recipient.
+    InvalidRecipient,
+    /// The text is not an `AGE-SECRET-KEY-1…` X25519 identity.
+    InvalidIdentity,
+    /// A line of an identity file is not an identity.
+    IdentityLine {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// An identity file holds no identity at all.
+    NoIdentity,
+    /// The recipient is a low-order point: sealing to it would give an all-zero
+    /// shared secret that anyone can compute.
+    WeakRecipient,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::InvalidRecipient => {
+                f.write_str("not an age X25519 recipient (expected age1…, as printed by `cachet keygen`)")
+            }
+            KeyError::InvalidIdentity => {
+                f.write_str("not an age X25519 identity (expected AGE-SECRET-KEY-1…)")
+            }
+            KeyError::IdentityLine { line } => {
+                write!(f, "line {line} is not an age identity (AGE-SECRET-KEY-1…)")
+            }
+            KeyError::NoIdentity => f.write_str("holds no identity (no AGE-SECRET-KEY-1… line)"),
+            KeyError::WeakRecipient => f.write_str(
+                "the recipient is not a usable X25519 public key (low-order point); generate a new one with `cachet keygen`",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// Why one sealed value could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The token does not follow the grammar of `spec/format.md`.
+    Malformed(&'static str),
+    /// The token is of a format version this build does not read.
+    UnsupportedVersion,
+    /// No identity with the token's key id was given.
+    NoIdentity(KeyId),
+    /// Authentication failed: the token was altered, moved to another path, file
+    /// format or document, or was sealed to another key.
+    Authentication,
+    /// The ephemeral key in the token is a low-order point (all-zero shared secret).
+    WeakKey,
+    /// The decrypted plaintext does not follow the padding rule.
+    BadPlaintext,
+    /// The opened text is not exactly one scalar of the file's format at that place.
+    Refused(&'static str),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Malformed(why) => write!(f, "malformed sealed value: {why}"),
+            OpenError::UnsupportedVersion => f.write_str(
+                "sealed with a cachet format version this build does not read; upgrade cachet",
+            ),
+            OpenError::NoIdentity(id) => write!(
+                f,
+                "no identity for key id {id}; give the identity of the environment it was sealed for (-i FILE or CACHET_IDENTITY)"
+            ),
+            OpenError::Authentication => f.write_str(
+                "cannot open: the sealed value was altered, moved from another place, or sealed to another key",
+            ),
+            OpenError::WeakKey => {
+                f.write_str("cannot open: the sealed value carries an invalid ephemeral key")
+            }
+            OpenError::BadPlaintext => {
+                f.write_str("cannot open: the sealed plaintext is not correctly padded")
+            }
+            OpenError::Refused(why) => write!(f, "refused to open: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// An error of a document operation (seal, open, get, set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The document is not valid in its format.
+    Parse {
+        /// The document's format.
+        format: Format,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column (in characters) of the error.
+        column: usize,
+        /// What the parser expected; never a copy of the input.
+        message: String,
+    },
+    /// A sealed value could not be opened.
+    Open {
+        /// Where the value is.
+        path: ValuePath,
+        /// Why it could not be opened.
+        reason: OpenError,
+    },
+    /// No value exists at the path.
+    PathNotFound(ValuePath),
+    /// The path names a table or an array where a single value is needed.
+    NotAValue(ValuePath),
+    /// A value is sealed to another key than the one being sealed to.
+    ForeignKey {
+        /// Where the value is.
+        path: ValuePath,
+        /// The key id the value carries.
+        found: KeyId,
+        /// The key id of the recipient being sealed to.
+        expected: KeyId,
+    },
+    /// A new value cannot be added at this path without restructuring the file.
+    CannotInsert {
+        /// The path asked for.
+        path: ValuePath,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// A value given to `set` is not valid for its type.
+    InvalidValue {
+        /// The path asked for.
+        path: ValuePath,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A value is too large to seal.
+    TooLarge(ValuePath),
+}
+
+impl Error {
+    /// Whether this error means a sealed value failed to open (exit status 1 in the
+    /// CLI), as opposed to bad usage or bad input (exit status 2).
+    pub fn is_open_failure(&self) -> bool {
+        matches!(self, Error::Open { .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Parse {
+                format,
+                line,
+                column,
+                message,
+            } => write!(
+                f,
+                "line {line}, column {column}: invalid {}: {message}",
+                format.display_name()
+            ),
+            Error::Open { path, reason } => write!(f, "{path}: {reason}"),
+            Error::PathNotFound(p) => write!(f, "{p}: no such value in the file"),
+            Error::NotAValue(p) => write!(f, "{p}: is a table or an array; name one value"),
+            Error::ForeignKey {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{path}: is sealed to key id {found}, not to this recipient's key id {expected}; the file belongs to another environment (rotate to change its key)"
+            ),
+            Error::CannotInsert { path, reason } => {
+                write!(f, "{path}: cannot add this value: {reason}")
+            }
+            Error::InvalidValue { path, reason } => write!(f, "{path}: invalid value: {reason}"),
+            Error::TooLarge(p) => write!(f, "{p}: value is too large to seal (limit 16 MiB)"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A value path typed on the command line could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathSyntaxError {
+    /// 0-based byte offset of the problem.
+    pub offset: usize,
+    /// What was expected.
+    pub message: &'static str,
+}
+
+impl fmt::Display for PathSyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value path at character {}: {} (write paths like database.password, servers[0].token or \"odd.key\".x)",
+            self.offset + 1,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for PathSyntaxError {}

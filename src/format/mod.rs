@@ -1,0 +1,198 @@
+//! The file formats cachet seals values in, behind one small interface.
+//!
+//! A format module finds every node of a document with its path and, for scalars,
+//! the exact byte span of the value's text; it writes a token as a value of its own
+//! syntax, and it adds a new key for `set`. Everything else (which values to seal,
+//! the cryptography, the re-parse check) is format-independent, in
+//! [`crate::document`].
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::str::FromStr;
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::path::ValuePath;
+
+pub mod toml;
+
+/// A configuration file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// TOML 1.0/1.1.
+    Toml,
+}
+
+impl Format {
+    /// The format's name as bound into the associated data and accepted by
+    /// `--input-type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Toml => "toml",
+        }
+    }
+
+    /// The name used in messages.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Format::Toml => "TOML",
+        }
+    }
+
+    /// Every format, in the order `--input-type` lists them.
+    pub fn all() -> &'static [Format] {
+        &[Format::Toml]
+    }
+
+    /// The format a file name implies, by its extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?;
+        Format::all()
+            .iter()
+            .copied()
+            .find(|f| ext.eq_ignore_ascii_case(f.name()))
+    }
+
+    pub(crate) fn scan(self, text: &str) -> Result<Vec<Node>, Error> {
+        match self {
+            Format::Toml => toml::scan(text),
+        }
+    }
+
+    /// The text that stands in the file for a sealed value.
+    pub(crate) fn sealed_literal(self, token: &str) -> String {
+        match self {
+            // A token has no character that needs escaping in a basic string.
+            Format::Toml => format!("\"{token}\""),
+        }
+    }
+
+    /// The text of a string value holding `s`, quoted and escaped.
+    pub(crate) fn string_literal(self, s: &str) -> Zeroizing<String> {
+        match self {
+            Format::Toml => toml::string_literal(s),
+        }
+    }
+
+    /// Whether `raw` is valid text for a scalar of type `ty`.
+    pub(crate) fn typed_literal(self, ty: ScalarType, raw: &str) -> bool {
+        match self {
+            Format::Toml => toml::typed_literal(ty, raw),
+        }
+    }
+
+    /// Whether `raw` is exactly one scalar value and nothing else (the per-value
+    /// half of the re-parse check).
+    pub(crate) fn is_single_scalar(self, raw: &str) -> bool {
+        match self {
+            Format::Toml => toml::is_single_scalar(raw),
+        }
+    }
+
+    /// Adds `key = literal` beneath `parent` (which has no such key), returning the
+    /// new document text.
+    pub(crate) fn insert(
+        self,
+        text: &str,
+        nodes: &[Node],
+        path: &ValuePath,
+        literal: &str,
+    ) -> Result<String, Error> {
+        match self {
+            Format::Toml => toml::insert(text, nodes, path, literal),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::all()
+            .iter()
+            .copied()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown format {s:?} (known: toml)"))
+    }
+}
+
+/// The type a new value gets from `set`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarType {
+    /// A string (the default).
+    String,
+    /// An integer.
+    Int,
+    /// A floating-point number.
+    Float,
+    /// A boolean.
+    Bool,
+}
+
+/// What a node of a document is.
+#[derive(Debug)]
+pub(crate) enum NodeKind {
+    /// A table, mapping or inline table.
+    Table,
+    /// An array or sequence (including an array of tables).
+    Array,
+    /// A single value: its text is `span` of the document.
+    Scalar {
+        /// The decoded content when the value is a string.
+        string: Option<Zeroizing<String>>,
+    },
+}
+
+/// One node of a parsed document.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub document: u32,
+    pub path: ValuePath,
+    pub kind: NodeKind,
+    /// For scalars, the exact bytes of the value's text.
+    pub span: Range<usize>,
+}
+
+impl Node {
+    pub(crate) fn is_scalar(&self) -> bool {
+        matches!(self.kind, NodeKind::Scalar { .. })
+    }
+
+    pub(crate) fn string(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { string: Some(s) } => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// A name for the node's kind, compared by the re-parse check.
+    pub(crate) fn shape(&self) -> u8 {
+        match self.kind {
+            NodeKind::Table => 0,
+            NodeKind::Array => 1,
+            NodeKind::Scalar { .. } => 2,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let mut cut = offset;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let before = &text[..cut];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}

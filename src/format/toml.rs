@@ -1,0 +1,358 @@
+//! TOML: every node of a document with its byte span, found with `toml_edit`'s
+//! span-keeping parser; and the insertion of a new key for `set`.
+
+use std::ops::Range;
+
+use toml_edit::{Document, Item, Table, Value};
+use zeroize::Zeroizing;
+
+use super::{Format, Node, NodeKind, ScalarType, line_column};
+use crate::error::Error;
+use crate::path::{Segment, ValuePath};
+
+fn parse(text: &str) -> Result<Document<&str>, Error> {
+    Document::parse(text).map_err(|e| {
+        let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
+        // The parser's message names what it expected; its Display form would quote
+        // the offending line, which may hold a secret, so only the message is used.
+        let message = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Error::Parse {
+            format: Format::Toml,
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// Every node of the document: tables, arrays and scalars with their spans.
+pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
+    let doc = parse(text)?;
+    let mut nodes = Vec::new();
+    let mut path = ValuePath::root();
+    walk_table(doc.as_table(), &mut path, &mut nodes)?;
+    Ok(nodes)
+}
+
+fn push_container(nodes: &mut Vec<Node>, path: &ValuePath, kind: NodeKind) {
+    nodes.push(Node {
+        document: 0,
+        path: path.clone(),
+        kind,
+        span: 0..0,
+    });
+}
+
+fn walk_table(table: &Table, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
+    for (key, item) in table.iter() {
+        path.push(Segment::Key(key.to_string()));
+        walk_item(item, path, nodes)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
+    match item {
+        Item::None => {}
+        Item::Value(v) => walk_value(v, path, nodes)?,
+        Item::Table(t) => {
+            push_container(nodes, path, NodeKind::Table);
+            walk_table(t, path, nodes)?;
+        }
+        Item::ArrayOfTables(a) => {
+            push_container(nodes, path, NodeKind::Array);
+            for (i, t) in a.iter().enumerate() {
+                path.push(Segment::Index(i));
+                push_container(nodes, path, NodeKind::Table);
+                walk_table(t, path, nodes)?;
+                path.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
+    match value {
+        Value::Array(a) => {
+            push_container(nodes, path, NodeKind::Array);
+            for (i, v) in a.iter().enumerate() {
+                path.push(Segment::Index(i));
+                walk_value(v, path, nodes)?;
+                path.pop();
+            }
+        }
+        Value::InlineTable(t) => {
+            push_container(nodes, path, NodeKind::Table);
+            for (k, v) in t.iter() {
+                path.push(Segment::Key(k.to_string()));
+                walk_value(v, path, nodes)?;
+                path.pop();
+            }
+        }
+        scalar => {
+            // A parsed document always carries spans; a missing one would be a
+            // toml_edit change that this crate must not paper over.
+            let span = scalar.span().ok_or_else(|| Error::Parse {
+                format: Format::Toml,
+                line: 0,
+                column: 0,
+                message: "the parser gave no position for a value".into(),
+            })?;
+            let string = match scalar {
+                Value::String(s) => Some(Zeroizing::new(s.value().clone())),
+                _ => None,
+            };
+            nodes.push(Node {
+                document: 0,
+                path: path.clone(),
+                kind: NodeKind::Scalar { string },
+                span,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A TOML basic string holding `s`.
+pub(crate) fn string_literal(s: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(s.len() + 2));
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The type of `raw` when it is exactly one TOML scalar (string, integer, float,
+/// boolean or date-time) and nothing else: no comment, no other key, no line.
+/// `None` when it is anything else. A date-time reports as `None` in the type.
+fn single_scalar(raw: &str) -> Option<Option<ScalarType>> {
+    let text = Zeroizing::new(format!("x = {raw}\n"));
+    let doc = Document::parse(text.as_str()).ok()?;
+    let v = doc.as_table().get("x").and_then(Item::as_value)?;
+    if doc.as_table().len() != 1 || v.span() != Some(4..4 + raw.len()) {
+        return None;
+    }
+    match v {
+        Value::String(_) => Some(Some(ScalarType::String)),
+        Value::Integer(_) => Some(Some(ScalarType::Int)),
+        Value::Float(_) => Some(Some(ScalarType::Float)),
+        Value::Boolean(_) => Some(Some(ScalarType::Bool)),
+        Value::Datetime(_) => Some(None),
+        Value::Array(_) | Value::InlineTable(_) => None,
+    }
+}
+
+/// Whether `raw` is exactly one TOML value of type `ty`.
+pub(crate) fn typed_literal(ty: ScalarType, raw: &str) -> bool {
+    single_scalar(raw) == Some(Some(ty))
+}
+
+/// Whether `raw` is exactly one TOML scalar.
+pub(crate) fn is_single_scalar(raw: &str) -> bool {
+    single_scalar(raw).is_some()
+}
+
+fn key_text(k: &str) -> Zeroizing<String> {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Zeroizing::new(k.to_string())
+    } else {
+        string_literal(k)
+    }
+}
+
+/// Where a table that has a `[header]` or `[[header]]` line starts: the offsets of
+/// every header line in the document, in order.
+fn header_starts(table: &Table, out: &mut Vec<usize>) {
+    if let Some(s) = table.span() {
+        out.push(s.start);
+    }
+    for (_, item) in table.iter() {
+        match item {
+            Item::Table(t) => header_starts(t, out),
+            Item::ArrayOfTables(a) => a.iter().for_each(|t| header_starts(t, out)),
+            _ => {}
+        }
+    }
+}
+
+/// The table a path names, if it is a table with its own header (or the root).
+enum Parent {
+    /// The root table (`None`), or a table whose header line has this span.
+    Header(Option<Range<usize>>),
+    /// No such table yet, and nothing in the way of a new `[header]`.
+    Absent,
+    /// Something that cannot take a new line.
+    Blocked(&'static str),
+}
+
+fn find_parent(root: &Table, parent: &ValuePath) -> Parent {
+    let blocked = Parent::Blocked;
+    let mut table = root;
+    let segs = parent.segments();
+    let mut i = 0;
+    while i < segs.len() {
+        let Segment::Key(k) = &segs[i] else {
+            return blocked("the path indexes something that is not an array of tables");
+        };
+        match table.get(k) {
+            None => {
+                return if segs[i..].iter().all(|s| matches!(s, Segment::Key(_))) {
+                    Parent::Absent
+                } else {
+                    blocked("an array of tables in the path does not exist")
+                };
+            }
+            Some(Item::Table(t)) => {
+                table = t;
+                i += 1;
+            }
+            Some(Item::ArrayOfTables(a)) => {
+                let Some(Segment::Index(n)) = segs.get(i + 1) else {
+                    return blocked("the path names an array of tables without an index");
+                };
+                let Some(t) = a.get(*n) else {
+                    return blocked("the array of tables has no entry at that index");
+                };
+                table = t;
+                i += 2;
+            }
+            Some(Item::Value(Value::InlineTable(_))) => {
+                return blocked(
+                    "the parent is an inline table; add the key inside its braces by hand",
+                );
+            }
+            Some(_) => return blocked("the parent is a value, not a table"),
+        }
+    }
+    if segs.is_empty() {
+        return Parent::Header(None);
+    }
+    if table.is_dotted() {
+        return blocked("the parent table is written with dotted keys; add the key by hand");
+    }
+    match table.span() {
+        Some(span) => Parent::Header(Some(span)),
+        // A table that exists only because a sub-table was declared may be declared
+        // by a header later in the file.
+        None if table.is_implicit() => Parent::Absent,
+        None => blocked("the parent table has no header line"),
+    }
+}
+
+/// The offset just past the end of the line that contains `offset`.
+fn end_of_line(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
+}
+
+/// Adds `key = literal` for a path that does not exist yet.
+pub(crate) fn insert(
+    text: &str,
+    nodes: &[Node],
+    path: &ValuePath,
+    literal: &str,
+) -> Result<String, Error> {
+    let cannot = |reason| Error::CannotInsert {
+        path: path.clone(),
+        reason,
+    };
+    let Some((parent, Segment::Key(last))) = path.split_last() else {
+        return Err(cannot(
+            "only a key of a table can be added, not an array element",
+        ));
+    };
+    let doc = parse(text)?;
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let line = {
+        let mut l = String::new();
+        l.push_str(&key_text(last));
+        l.push_str(" = ");
+        l.push_str(literal);
+        l.push_str(nl);
+        Zeroizing::new(l)
+    };
+    let mut headers = Vec::new();
+    header_starts(doc.as_table(), &mut headers);
+    headers.sort_unstable();
+    let mut out = String::with_capacity(text.len() + line.len() + 64);
+    match find_parent(doc.as_table(), &parent) {
+        Parent::Blocked(reason) => return Err(cannot(reason)),
+        Parent::Header(header) => {
+            // The table's own lines run from its header (or the file's start) to the
+            // next header; the new line goes after the last value written there.
+            let start = header.as_ref().map_or(0, |h| h.end);
+            let end = headers
+                .iter()
+                .copied()
+                .find(|&h| h >= start && header.is_some() || header.is_none())
+                .unwrap_or(text.len());
+            let last_value = nodes
+                .iter()
+                .filter(|n| n.is_scalar() && n.span.start >= start && n.span.end <= end)
+                .map(|n| n.span.end)
+                .max();
+            let at = match (last_value, &header) {
+                (Some(v), _) => end_of_line(text, v),
+                (None, Some(h)) => end_of_line(text, h.end.saturating_sub(1)),
+                (None, None) => end,
+            };
+            let at = at.min(text.len());
+            out.push_str(&text[..at]);
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push_str(nl);
+            }
+            out.push_str(&line);
+            out.push_str(&text[at..]);
+        }
+        Parent::Absent => {
+            let mut header = String::from("[");
+            for (i, seg) in parent.segments().iter().enumerate() {
+                if let Segment::Key(k) = seg {
+                    if i > 0 {
+                        header.push('.');
+                    }
+                    header.push_str(&key_text(k));
+                }
+            }
+            header.push(']');
+            out.push_str(text);
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push_str(nl);
+            }
+            if !out.is_empty() {
+                out.push_str(nl);
+            }
+            out.push_str(&header);
+            out.push_str(nl);
+            out.push_str(&line);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,194 @@
+//! Which values `seal` seals: the default rule of `spec/format.md`, "Which values
+//! are sealed", or exactly the paths the user named.
+
+use crate::path::ValuePath;
+
+/// Key names whose last words are one of these are secrets (compared on the words
+/// of the name, lower-cased).
+const SECRET_ENDINGS: &[&[&str]] = &[
+    &["password"],
+    &["passwd"],
+    &["pwd"],
+    &["passphrase"],
+    &["secret"],
+    &["token"],
+    &["apikey"],
+    &["api", "key"],
+    &["private", "key"],
+    &["access", "key"],
+    &["secret", "key"],
+    &["signing", "key"],
+    &["encryption", "key"],
+    &["master", "key"],
+    &["credential"],
+    &["credentials"],
+    &["dsn"],
+];
+
+/// Which values to seal.
+#[derive(Clone, Debug, Default)]
+pub enum Selection {
+    /// Values whose name or content looks secret (the default rule).
+    #[default]
+    Default,
+    /// Exactly these paths, and every value beneath a path that names a table or
+    /// an array.
+    Paths(Vec<ValuePath>),
+}
+
+impl Selection {
+    /// Whether the value at `path`, whose decoded content is `string` when it is a
+    /// string, is to be sealed.
+    pub fn wants(&self, path: &ValuePath, string: Option<&str>) -> bool {
+        match self {
+            Selection::Default => {
+                path.name().is_some_and(name_is_secret) || string.is_some_and(content_is_secret)
+            }
+            Selection::Paths(paths) => paths.iter().any(|p| path.starts_with(p)),
+        }
+    }
+}
+
+/// Splits a key name into lower-case words on `_`, `-`, `.`, spaces and camelCase
+/// boundaries (`JWTSecret` → `jwt`, `secret`).
+pub fn words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !cur.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            // aB → a|B ; ABc → A|Bc (the last capital of an acronym starts a word).
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                words.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Whether a key name ends with one of the secret words.
+pub fn name_is_secret(name: &str) -> bool {
+    let w = words(name);
+    SECRET_ENDINGS.iter().any(|ending| {
+        w.len() >= ending.len()
+            && w[w.len() - ending.len()..]
+                .iter()
+                .zip(ending.iter())
+                .all(|(a, b)| a == b)
+    })
+}
+
+/// Whether a string value is a URL with a password or holds a PEM private key.
+pub fn content_is_secret(s: &str) -> bool {
+    url_has_password(s.trim()) || has_pem_private_key(s)
+}
+
+fn url_has_password(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let mut sc = scheme.chars();
+    if !sc.next().is_some_and(|c| c.is_ascii_alphabetic())
+        || !sc.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some((userinfo, _host)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    userinfo
+        .split_once(':')
+        .is_some_and(|(_, pw)| !pw.is_empty())
+}
+
+fn has_pem_private_key(s: &str) -> bool {
+    s.match_indices("-----BEGIN ").any(|(i, _)| {
+        let rest = &s[i + "-----BEGIN ".len()..];
+        rest.find("-----")
+            .is_some_and(|end| rest[..end].ends_with("PRIVATE KEY") && !rest[..end].contains('\n'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_brief() {
+        for yes in [
+            "jwt_secret",
+            "DB_PASSWORD",
+            "private_key",
+            "apiKey",
+            "APIKEY",
+            "api-key",
+            "JWTSecret",
+            "stripe.secret_key",
+            "awsAccessKey",
+            "sentry_dsn",
+            "github_token",
+            "Credentials",
+            "master_key",
+            "smtpPasswd",
+            "db_pwd",
+        ] {
+            assert!(name_is_secret(yes), "{yes} should be secret");
+        }
+        for no in [
+            "token_ttl_seconds",
+            "url",
+            "password_min_length",
+            "keyboard",
+            "api_tokens",
+            "public_key",
+            "key",
+            "secretary",
+            "tokenizer",
+        ] {
+            assert!(!name_is_secret(no), "{no} should not be secret");
+        }
+    }
+
+    #[test]
+    fn signing_private_key_path_is_sealed() {
+        let p: ValuePath = "signing.private_key".parse().unwrap();
+        assert!(Selection::Default.wants(&p, Some("x")));
+    }
+
+    #[test]
+    fn words_split() {
+        assert_eq!(words("JWTSecret"), ["jwt", "secret"]);
+        assert_eq!(
+            words("db.password_hash2Value"),
+            ["db", "password", "hash2", "value"]
+        );
+    }
+
+    #[test]
+    fn content_rules() {
+        assert!(content_is_secret("postgres://app:hunter2@db:5432/app"));
+        assert!(content_is_secret("redis://:pw@cache"));
+        assert!(!content_is_secret("postgres://app@db:5432/app"));
+        assert!(!content_is_secret("https://example.com/a:b@c"));
+        assert!(!content_is_secret("postgres://app:@db"));
+        assert!(content_is_secret(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
+        ));
+        assert!(content_is_secret("-----BEGIN PRIVATE KEY-----"));
+        assert!(!content_is_secret("-----BEGIN PUBLIC KEY-----"));
+        assert!(!content_is_secret("-----BEGIN CERTIFICATE-----"));
+    }
+}

@@ -1,0 +1,816 @@
+//! The `cachet` command end to end: real files, real processes, exact exit codes
+//! and error lines; tampered, moved, truncated and injected tokens; malformed,
+//! binary, empty and huge inputs. Every failure leaves stdout empty, the input file
+//! unchanged, and no secret in stderr.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cachet::{Format, Place, SealedAt, Sealer, SecretKey, ValuePath};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cachet");
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A scratch directory with its own HOME, so no real identity is ever picked up.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn run_with(&self, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Out {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("CACHET_IDENTITY")
+            .env_remove("CACHET_IDENTITY_FILE")
+            .env_remove("CACHET_RECIPIENT")
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_with(args, b"", &[])
+    }
+
+    /// A new key in `key.txt`; returns its recipient.
+    fn keygen(&self, name: &str) -> String {
+        let o = self.run(&["keygen", "-o", name]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o.stdout.trim().to_string()
+    }
+}
+
+fn example() -> String {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/app.toml"))
+        .unwrap()
+}
+
+/// The secrets of the example file, none of which may ever appear where not asked.
+const EXAMPLE_SECRETS: &[&str] = &[
+    "sk_live_51HxQ2eKz8mB4vR7tYpL9wN3c",
+    "c0rrect-h0rse-battery-staple",
+    "4f3c2a1b9e8d7c6b5a4f3e2d1c0b9a8f",
+    "p@ss word",
+    "whsec_8f2b1c9d",
+    "whsec_77aa01be",
+];
+
+fn assert_no_secret(text: &str) {
+    for s in EXAMPLE_SECRETS {
+        assert!(!text.contains(s), "a secret leaked: {text}");
+    }
+}
+
+/// A failure: the exit code, exactly one line on stderr naming the file (and the
+/// path when given), nothing on stdout, no secret anywhere.
+fn assert_fails(o: &Out, code: i32, file: &str, path: Option<&str>) {
+    assert_eq!(o.code, code, "stderr: {}", o.stderr);
+    assert_eq!(o.stdout, "", "nothing may be written to stdout on failure");
+    assert_eq!(o.stderr.lines().count(), 1, "one line: {:?}", o.stderr);
+    assert!(
+        o.stderr.starts_with(&format!("cachet: {file}: ")),
+        "{:?}",
+        o.stderr
+    );
+    if let Some(p) = path {
+        assert!(
+            o.stderr.contains(&format!(": {p}: ")),
+            "{:?} should name {p}",
+            o.stderr
+        );
+    }
+    assert_no_secret(&o.stderr);
+}
+
+fn sealed_example(sb: &Sandbox) -> (String, PathBuf) {
+    let r = sb.keygen("key.txt");
+    let f = sb.write("app.toml", &example());
+    let o = sb.run(&["seal", "app.toml", "-r", &r]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stderr, "app.toml: sealed 7 values (0 already sealed)\n");
+    (r, f)
+}
+
+#[test]
+fn keygen_writes_a_private_age_identity_and_never_overwrites() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    assert!(r.starts_with("age1") && r.len() == 62, "{r}");
+    let text = fs::read_to_string(sb.path("key.txt")).unwrap();
+    assert!(text.contains(&format!("# public key: {r}\n")));
+    assert!(text.lines().last().unwrap().starts_with("AGE-SECRET-KEY-1"));
+    assert_eq!(
+        fs::metadata(sb.path("key.txt"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    // age reads it and agrees on the recipient.
+    let id: age::x25519::Identity = text.lines().last().unwrap().parse().unwrap();
+    assert_eq!(id.to_public().to_string(), r);
+
+    let again = sb.run(&["keygen", "-o", "key.txt"]);
+    assert_eq!(again.code, 2);
+    assert_eq!(
+        again.stderr,
+        "cachet: key.txt: already exists; keygen never overwrites a key (remove the file first if you mean it)\n"
+    );
+    assert_eq!(fs::read_to_string(sb.path("key.txt")).unwrap(), text);
+
+    let to_stdout = sb.run(&["keygen"]);
+    assert_eq!(to_stdout.code, 0);
+    assert!(to_stdout.stdout.contains("AGE-SECRET-KEY-1"));
+    assert!(to_stdout.stderr.starts_with("Public key: age1"));
+}
+
+#[test]
+fn seal_then_open_is_byte_exact_and_keeps_permissions() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let f = sb.write("app.toml", &example());
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(sb.run(&["seal", "app.toml", "-r", &r]).code, 0);
+    let sealed = fs::read_to_string(&f).unwrap();
+    assert_no_secret(&sealed);
+    assert_eq!(
+        fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    assert!(
+        sealed.contains("host = \"db.internal\"\n"),
+        "plain values stay plain"
+    );
+
+    let o = sb.run(&["open", "app.toml", "-i", "key.txt"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, example());
+    assert_eq!(o.stderr, "");
+
+    // Sealing again changes nothing, not even the modification time.
+    let before = fs::metadata(&f).unwrap().modified().unwrap();
+    let again = sb.run(&["seal", "app.toml", "-r", &r]);
+    assert_eq!(again.code, 0);
+    assert_eq!(
+        again.stderr,
+        "app.toml: nothing to seal (7 already sealed)\n"
+    );
+    assert_eq!(fs::read_to_string(&f).unwrap(), sealed);
+    assert_eq!(fs::metadata(&f).unwrap().modified().unwrap(), before);
+
+    // -o writes a private file.
+    let o = sb.run(&["open", "app.toml", "-i", "key.txt", "-o", "plain.toml"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, ""));
+    assert_eq!(
+        fs::read_to_string(sb.path("plain.toml")).unwrap(),
+        example()
+    );
+    assert_eq!(
+        fs::metadata(sb.path("plain.toml"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn seal_to_stdout_and_from_stdin() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let f = sb.write("app.toml", &example());
+    let o = sb.run(&["seal", "app.toml", "--stdout", "-r", &r]);
+    assert_eq!(o.code, 0);
+    assert_no_secret(&o.stdout);
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        example(),
+        "--stdout leaves the file alone"
+    );
+
+    let piped = sb.run_with(
+        &["seal", "-", "--input-type", "toml"],
+        example().as_bytes(),
+        &[("CACHET_RECIPIENT", &r)],
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert_no_secret(&piped.stdout);
+    let opened = sb.run_with(
+        &["open", "-", "--input-type", "toml", "-i", "key.txt"],
+        piped.stdout.as_bytes(),
+        &[],
+    );
+    assert_eq!(opened.stdout, example());
+
+    let no_type = sb.run_with(&["seal", "-", "-r", &r], b"a = 1\n", &[]);
+    assert_eq!(no_type.code, 2);
+    assert_eq!(
+        no_type.stderr,
+        "cachet: <stdin>: cannot tell the format from the file name; pass --input-type toml\n"
+    );
+}
+
+#[test]
+fn named_paths_and_missing_recipient() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    sb.write("c.toml", "a = 1\n[db]\nhost = \"h\"\nport = 5432\n");
+    let o = sb.run(&[
+        "seal", "c.toml", "-r", &r, "--path", "db.host", "--path", "a",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let sealed = fs::read_to_string(sb.path("c.toml")).unwrap();
+    assert!(sealed.contains("port = 5432\n"));
+    assert!(!sealed.contains("host = \"h\""));
+
+    let missing = sb.run(&["seal", "c.toml", "-r", &r, "--path", "db.nope"]);
+    assert_fails(&missing, 2, "c.toml", Some("db.nope"));
+    let bad = sb.run(&["seal", "c.toml", "-r", &r, "--path", "db..x"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .starts_with("cachet: \"db..x\": invalid value path at character 4")
+    );
+
+    let none = sb.run(&["seal", "c.toml"]);
+    assert_eq!(none.code, 2);
+    assert_eq!(
+        none.stderr,
+        "cachet: no recipient: pass -r age1… (the environment's public key) or set CACHET_RECIPIENT\n"
+    );
+    let wrong = sb.run(&["seal", "c.toml", "-r", "age1notakey"]);
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong
+            .stderr
+            .starts_with("cachet: -r: not an age X25519 recipient")
+    );
+}
+
+#[test]
+fn a_file_sealed_to_another_key_is_refused() {
+    let sb = Sandbox::new();
+    let (_, f) = sealed_example(&sb);
+    let before = fs::read_to_string(&f).unwrap();
+    let other = sb.keygen("other.txt");
+    let o = sb.run(&["seal", "app.toml", "-r", &other]);
+    assert_fails(&o, 2, "app.toml", Some("api_key"));
+    assert!(o.stderr.contains("the file belongs to another environment"));
+    assert_eq!(fs::read_to_string(&f).unwrap(), before);
+    let s = sb.run_with(&["set", "app.toml", "new_token", "-r", &other], b"v", &[]);
+    assert_fails(&s, 2, "app.toml", Some("api_key"));
+    assert_eq!(fs::read_to_string(&f).unwrap(), before);
+}
+
+#[test]
+fn get_prints_exactly_the_content() {
+    let sb = Sandbox::new();
+    sealed_example(&sb);
+    let get = |p: &str| sb.run(&["get", "app.toml", p, "-i", "key.txt"]);
+    assert_eq!(
+        get("smtp.server.password").stdout,
+        "p@ss word with \"quotes\" and \\ backslash"
+    );
+    assert_eq!(
+        get("database.password").stdout,
+        "c0rrect-h0rse-battery-staple"
+    );
+    assert_eq!(
+        get("jwt.signing_key").stdout,
+        "4f3c2a1b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
+    );
+    assert_eq!(get("database.port").stdout, "5432");
+    assert_eq!(get("webhooks[1].rotated_at").stdout, "2026-11-01T08:00:00Z");
+    assert_eq!(get("jwt.audience[1]").stdout, "admin-api");
+    assert_fails(&get("database"), 2, "app.toml", Some("database"));
+    assert_fails(&get("database.nope"), 2, "app.toml", Some("database.nope"));
+}
+
+#[test]
+fn set_reads_stdin_and_needs_only_the_public_key() {
+    let sb = Sandbox::new();
+    let (r, f) = sealed_example(&sb);
+    let set = |args: &[&str], value: &[u8]| {
+        let mut a = vec!["set", "app.toml"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-r", &r]);
+        sb.run_with(&a, value, &[])
+    };
+    let before = fs::read_to_string(&f).unwrap();
+    // Replace an existing value: only its line changes.
+    let o = set(&["database.user"], b"new-user\n");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let after = fs::read_to_string(&f).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert!(
+        changed[0].0 == "user = \"billing\"" && changed[0].1.starts_with("user = \"cachet:v1:")
+    );
+    // Add new keys: to an existing table, the root, and a new table.
+    assert_eq!(set(&["database.replica_password"], b"r3pl1ca\r\n").code, 0);
+    assert_eq!(set(&["new_token"], b"t0k").code, 0);
+    assert_eq!(
+        set(&["cache.redis.password"], b"multi\nline \"value\"").code,
+        0
+    );
+    assert_eq!(
+        set(&["database.max_conn", "--type", "int"], b"40\n").code,
+        0
+    );
+    assert_eq!(
+        set(&["webhooks[0].enabled", "--type", "bool"], b"true").code,
+        0
+    );
+    let get = |p: &str| sb.run(&["get", "app.toml", p, "-i", "key.txt"]).stdout;
+    assert_eq!(get("database.user"), "new-user");
+    assert_eq!(get("database.replica_password"), "r3pl1ca");
+    assert_eq!(get("new_token"), "t0k");
+    assert_eq!(get("cache.redis.password"), "multi\nline \"value\"");
+    assert_eq!(get("database.max_conn"), "40");
+    assert_eq!(get("webhooks[0].enabled"), "true");
+    let opened = sb.run(&["open", "app.toml", "-i", "key.txt"]).stdout;
+    assert!(opened.contains("[database]\nhost = \"db.internal\"\n"));
+    assert!(opened.contains("\n[cache.redis]\npassword = \"multi\\nline \\\"value\\\"\"\n"));
+    assert!(opened.contains("max_conn = 40\n"));
+    let parsed: toml_edit::DocumentMut = opened.parse().unwrap();
+    assert_eq!(
+        parsed["database"]["replica_password"].as_str(),
+        Some("r3pl1ca")
+    );
+    assert_eq!(parsed["new_token"].as_str(), Some("t0k"));
+    assert_eq!(parsed["webhooks"][0]["enabled"].as_bool(), Some(true));
+
+    // Bad values and places: exit 2, file untouched.
+    let now = fs::read_to_string(&f).unwrap();
+    assert_fails(
+        &set(&["database.port", "--type", "int"], b"54x"),
+        2,
+        "app.toml",
+        Some("database.port"),
+    );
+    assert_fails(
+        &set(&["database.pool.extra"], b"x"),
+        2,
+        "app.toml",
+        Some("database.pool.extra"),
+    );
+    assert_fails(&set(&["database"], b"x"), 2, "app.toml", Some("database"));
+    assert_fails(
+        &set(&["jwt.audience[5]"], b"x"),
+        2,
+        "app.toml",
+        Some("jwt.audience[5]"),
+    );
+    assert_eq!(fs::read_to_string(&f).unwrap(), now);
+}
+
+/// Replaces `path`'s token in the sealed file by `f(token)`.
+fn edit_token(text: &str, path_line_prefix: &str, f: impl Fn(&str) -> String) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(path_line_prefix))
+        .unwrap();
+    let start = line.find("\"cachet:").unwrap() + 1;
+    let end = start + line[start..].find('"').unwrap();
+    let token = &line[start..end];
+    text.replacen(token, &f(token), 1)
+}
+
+#[test]
+fn every_changed_character_of_a_token_fails_to_open() {
+    let sb = Sandbox::new();
+    let (_, f) = sealed_example(&sb);
+    let sealed = fs::read_to_string(&f).unwrap();
+    let line = sealed
+        .lines()
+        .find(|l| l.starts_with("password = "))
+        .unwrap();
+    let token_len = line.len() - "password = \"\"".len();
+    let alphabet = ['A', 'b', '0', '_', '-', ':', '!', 'é'];
+    for i in 0..token_len {
+        let tampered = edit_token(&sealed, "password = ", |t| {
+            let c = t.chars().nth(i).unwrap();
+            let repl = alphabet.iter().find(|&&a| a != c).unwrap();
+            t.chars()
+                .enumerate()
+                .map(|(j, x)| if j == i { *repl } else { x })
+                .collect()
+        });
+        let t = sb.write("t.toml", &tampered);
+        let o = sb.run(&["open", "t.toml", "-i", "key.txt"]);
+        assert_fails(&o, 1, "t.toml", Some("database.password"));
+        assert_eq!(fs::read_to_string(&t).unwrap(), tampered, "input unchanged");
+    }
+}
+
+#[test]
+fn moved_truncated_and_wrong_key_tokens_fail() {
+    let sb = Sandbox::new();
+    let (_, f) = sealed_example(&sb);
+    let sealed = fs::read_to_string(&f).unwrap();
+    let token_of = |prefix: &str| {
+        let line = sealed.lines().find(|l| l.starts_with(prefix)).unwrap();
+        let s = line.find("\"cachet:").unwrap() + 1;
+        line[s..s + line[s..].find('"').unwrap()].to_string()
+    };
+    let pw = token_of("password = ");
+    let url = token_of("url = \"cachet");
+    // Swap two tokens of the same file: both are bound to their paths.
+    let swapped = sealed
+        .replacen(&pw, "@@", 1)
+        .replacen(&url, &pw, 1)
+        .replacen("@@", &url, 1);
+    sb.write("swapped.toml", &swapped);
+    let o = sb.run(&["open", "swapped.toml", "-i", "key.txt"]);
+    assert_fails(&o, 1, "swapped.toml", Some("database.password"));
+    assert!(
+        o.stderr.contains("altered, moved from another place"),
+        "{}",
+        o.stderr
+    );
+    // Move a token under another key name.
+    sb.write(
+        "moved.toml",
+        &sealed.replace("password = \"cachet", "passwd = \"cachet"),
+    );
+    assert_fails(
+        &sb.run(&["open", "moved.toml", "-i", "key.txt"]),
+        1,
+        "moved.toml",
+        Some("database.passwd"),
+    );
+    // Truncate.
+    // (Cut inside the 7-character `cachet:` prefix, what is left is an ordinary
+    // plain string; `check` is what flags plaintext where a sealed value belongs.)
+    for cut in [7, 10, pw.len() - 60, pw.len() - 4] {
+        sb.write("cut.toml", &sealed.replace(&pw, &pw[..cut]));
+        assert_fails(
+            &sb.run(&["open", "cut.toml", "-i", "key.txt"]),
+            1,
+            "cut.toml",
+            Some("database.password"),
+        );
+    }
+    // Another key.
+    sb.keygen("other.txt");
+    let o = sb.run(&["open", "app.toml", "-i", "other.txt"]);
+    assert_fails(&o, 1, "app.toml", Some("api_key"));
+    assert!(o.stderr.contains("no identity for key id"), "{}", o.stderr);
+    let g = sb.run(&["get", "app.toml", "database.password", "-i", "other.txt"]);
+    assert_fails(&g, 1, "app.toml", Some("database.password"));
+}
+
+/// Seals `raw` (any text at all, as an attacker holding only the public key could)
+/// for `path` and writes it into `doc` in place of `@@`.
+fn forged(recipient: &str, path: &str, raw: &str, doc: &str) -> String {
+    let pk = recipient.parse().unwrap();
+    let mut sealer = Sealer::new(&pk).unwrap();
+    let p: ValuePath = path.parse().unwrap();
+    let place = Place {
+        format: Format::Toml,
+        document: 0,
+        path: &p,
+    };
+    let token = sealer.seal(raw.as_bytes(), &place).unwrap();
+    doc.replace("@@", &format!("\"{token}\""))
+}
+
+#[test]
+fn literals_that_would_inject_structure_are_refused() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let doc = "[app]\nname = \"x\"\npassword = @@\nport = 1\n";
+    for raw in [
+        "\"x\"\n[db]\nhost = \"evil\"",
+        "\"x\"\nport = 2",
+        "\"x\"\nadmin = true",
+        "\"x\" # comment",
+        " \"x\"",
+        "\"x\"\n",
+        "{ a = 1 }",
+        "[1, 2]",
+        "1\n[[evil]]",
+        "\"unterminated",
+        "",
+        "x = 1",
+    ] {
+        let text = forged(&r, "app.password", raw, doc);
+        sb.write("f.toml", &text);
+        let o = sb.run(&["open", "f.toml", "-i", "key.txt"]);
+        assert_fails(&o, 1, "f.toml", Some("app.password"));
+        assert!(
+            o.stderr.contains("refused to open"),
+            "{raw:?}: {}",
+            o.stderr
+        );
+        let g = sb.run(&["get", "f.toml", "app.password", "-i", "key.txt"]);
+        assert_fails(&g, 1, "f.toml", Some("app.password"));
+    }
+    // The same place with an honest literal opens.
+    for raw in [
+        "\"x\"",
+        "'lit'",
+        "\"\"\"\nmulti\nline\"\"\"",
+        "42",
+        "2026-01-01",
+    ] {
+        sb.write("f.toml", &forged(&r, "app.password", raw, doc));
+        let o = sb.run(&["open", "f.toml", "-i", "key.txt"]);
+        assert_eq!(o.code, 0, "{raw:?}: {}", o.stderr);
+        assert_eq!(o.stdout, doc.replace("@@", raw));
+    }
+    // A token sealed for another format or document does not open here.
+    let pk = r.parse().unwrap();
+    let p: ValuePath = "app.password".parse().unwrap();
+    let other_doc = Sealer::new(&pk)
+        .unwrap()
+        .seal(
+            b"\"x\"",
+            &Place {
+                format: Format::Toml,
+                document: 1,
+                path: &p,
+            },
+        )
+        .unwrap();
+    sb.write("f.toml", &doc.replace("@@", &format!("\"{other_doc}\"")));
+    assert_fails(
+        &sb.run(&["open", "f.toml", "-i", "key.txt"]),
+        1,
+        "f.toml",
+        Some("app.password"),
+    );
+}
+
+#[test]
+fn bad_input_files_give_one_clear_line() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    sb.write("bad.toml", "a = 1\npassword = \"hunter2\nb = 2\n");
+    for args in [
+        vec!["seal", "bad.toml", "-r", r.as_str()],
+        vec!["open", "bad.toml", "-i", "key.txt"],
+        vec!["get", "bad.toml", "a", "-i", "key.txt"],
+    ] {
+        let o = sb.run(&args);
+        assert_fails(&o, 2, "bad.toml", None);
+        assert!(o.stderr.starts_with("cachet: bad.toml: line 2, column 20: invalid TOML: invalid basic string, expected `\"`"), "{}", o.stderr);
+        assert!(!o.stderr.contains("hunter2"));
+    }
+    assert_eq!(
+        fs::read_to_string(sb.path("bad.toml")).unwrap(),
+        "a = 1\npassword = \"hunter2\nb = 2\n"
+    );
+
+    fs::write(sb.path("bin.toml"), [0x00, 0xff, 0xfe, 0x80, 0x41]).unwrap();
+    let o = sb.run(&["open", "bin.toml", "-i", "key.txt"]);
+    assert_fails(&o, 2, "bin.toml", None);
+    assert_eq!(
+        o.stderr,
+        "cachet: bin.toml: not UTF-8 text (invalid byte at offset 1)\n"
+    );
+
+    fs::write(sb.path("nul.toml"), "a = \"\0\"\n").unwrap();
+    assert_fails(
+        &sb.run(&["seal", "nul.toml", "-r", &r]),
+        2,
+        "nul.toml",
+        None,
+    );
+
+    sb.write("empty.toml", "");
+    let o = sb.run(&["open", "empty.toml", "-i", "key.txt"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, ""));
+    assert_eq!(
+        sb.run(&["seal", "empty.toml", "-r", &r]).stderr,
+        "empty.toml: nothing to seal (0 already sealed)\n"
+    );
+
+    let o = sb.run(&["open", "missing.toml", "-i", "key.txt"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.starts_with("cachet: missing.toml: cannot read: "),
+        "{}",
+        o.stderr
+    );
+    let o = sb.run(&["open", "app.yaml", "-i", "key.txt"]);
+    assert_eq!(
+        o.stderr,
+        "cachet: app.yaml: cannot tell the format from the file name; pass --input-type toml\n"
+    );
+}
+
+#[test]
+fn one_bad_file_among_several_leaves_all_of_them_untouched() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let a = sb.write("a.toml", "token = \"one\"\n");
+    let b = sb.write("b.toml", "token = \"two\"\nbroken =\n");
+    let o = sb.run(&["seal", "a.toml", "b.toml", "-r", &r]);
+    assert_fails(&o, 2, "b.toml", None);
+    assert_eq!(fs::read_to_string(&a).unwrap(), "token = \"one\"\n");
+    assert_eq!(
+        fs::read_to_string(&b).unwrap(),
+        "token = \"two\"\nbroken =\n"
+    );
+    fs::write(&b, "token = \"two\"\n").unwrap();
+    assert_eq!(sb.run(&["seal", "a.toml", "b.toml", "-r", &r]).code, 0);
+    // Both files were sealed in one run: one ephemeral key, so one X25519 opens both.
+    let eph = |p: &Path| {
+        let t = fs::read_to_string(p).unwrap();
+        let payload = t.split(':').nth(4).unwrap().to_string();
+        // 42 characters hold 31.5 bytes: the ephemeral key alone, not the nonce after it.
+        payload[..42].to_string()
+    };
+    assert_eq!(eph(&a), eph(&b));
+}
+
+#[test]
+fn identities_come_from_the_first_source_present() {
+    let sb = Sandbox::new();
+    sealed_example(&sb);
+    let key_text = fs::read_to_string(sb.path("key.txt")).unwrap();
+    sb.keygen("other.txt");
+    let ok = |o: Out| assert_eq!(o.code, 0, "{}", o.stderr);
+    let fails = |o: Out| assert_eq!(o.code, 1, "{}", o.stderr);
+    let args = ["get", "app.toml", "api_key"];
+    // CACHET_IDENTITY holds the key text itself.
+    ok(sb.run_with(&args, b"", &[("CACHET_IDENTITY", &key_text)]));
+    // -i wins over the environment; the sources are not combined.
+    fails(sb.run_with(
+        &["get", "app.toml", "api_key", "-i", "other.txt"],
+        b"",
+        &[("CACHET_IDENTITY", &key_text)],
+    ));
+    // CACHET_IDENTITY wins over CACHET_IDENTITY_FILE.
+    let other_text = fs::read_to_string(sb.path("other.txt")).unwrap();
+    fails(sb.run_with(
+        &args,
+        b"",
+        &[
+            ("CACHET_IDENTITY", &other_text),
+            ("CACHET_IDENTITY_FILE", "key.txt"),
+        ],
+    ));
+    ok(sb.run_with(&args, b"", &[("CACHET_IDENTITY_FILE", "key.txt")]));
+    // The default file.
+    let none = sb.run(&args);
+    assert_eq!(none.code, 2);
+    assert!(none.stderr.starts_with("cachet: no identity: pass -i FILE"));
+    fs::create_dir_all(sb.path("config/cachet")).unwrap();
+    fs::copy(sb.path("key.txt"), sb.path("config/cachet/identity.txt")).unwrap();
+    ok(sb.run(&args));
+    // Several -i files are combined.
+    ok(sb.run(&[
+        "get",
+        "app.toml",
+        "api_key",
+        "-i",
+        "other.txt",
+        "-i",
+        "key.txt",
+    ]));
+    // A broken identity names the line, never its text.
+    sb.write("broken.txt", "# c\nAGE-SECRET-KEY-1NOPE-this-is-secret\n");
+    let o = sb.run(&["get", "app.toml", "api_key", "-i", "broken.txt"]);
+    assert_eq!(o.code, 2);
+    assert_eq!(
+        o.stderr,
+        "cachet: identity file broken.txt: line 2 is not an age identity (AGE-SECRET-KEY-1…)\n"
+    );
+    let o = sb.run_with(
+        &args,
+        b"",
+        &[("CACHET_IDENTITY", "AGE-SECRET-KEY-1secret-text")],
+    );
+    assert_eq!(
+        o.stderr,
+        "cachet: CACHET_IDENTITY: line 1 is not an age identity (AGE-SECRET-KEY-1…)\n"
+    );
+}
+
+#[test]
+fn huge_inputs_are_handled() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    // A 50 MB file of ordinary values: sealed and opened correctly.
+    let mut big = String::with_capacity(50 << 20);
+    let mut i = 0;
+    while big.len() < 50 << 20 {
+        big.push_str(&format!(
+            "[s{i}]\nhost = \"h{i}.internal.example.com\"\nnote = \"{}\"\n",
+            "n".repeat(400)
+        ));
+        if i % 1000 == 0 {
+            big.push_str(&format!("db_password = \"pw-{i}\"\n"));
+        }
+        i += 1;
+    }
+    let f = sb.write("big.toml", &big);
+    let o = sb.run(&["seal", "big.toml", "-r", &r]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!fs::read_to_string(&f).unwrap().contains("pw-1000\""));
+    let o = sb.run(&["open", "big.toml", "-i", "key.txt", "-o", "big.open.toml"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(fs::read_to_string(sb.path("big.open.toml")).unwrap() == big);
+    // One 17 MB value is over the limit: a clear error and no change.
+    let huge = format!("api_token = \"{}\"\n", "x".repeat(17 << 20));
+    let f = sb.write("huge.toml", &huge);
+    let o = sb.run(&["seal", "huge.toml", "-r", &r]);
+    assert_fails(&o, 2, "huge.toml", Some("api_token"));
+    assert!(o.stderr.contains("too large"));
+    assert_eq!(fs::read(&f).unwrap().len(), huge.len());
+}
+
+#[test]
+fn a_token_with_a_later_sealed_at_and_the_bundled_example_open() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let pk = r.parse().unwrap();
+    let p: ValuePath = "token".parse().unwrap();
+    let mut sealer = Sealer::with_rng(
+        &pk,
+        rand_core::OsRng,
+        SealedAt::parse("20991231T000000Z").unwrap(),
+    )
+    .unwrap();
+    let t = sealer
+        .seal(
+            b"\"later\"",
+            &Place {
+                format: Format::Toml,
+                document: 0,
+                path: &p,
+            },
+        )
+        .unwrap();
+    sb.write("l.toml", &format!("token = \"{t}\"\n"));
+    assert_eq!(
+        sb.run(&["get", "l.toml", "token", "-i", "key.txt"]).stdout,
+        "later"
+    );
+    let _ = SecretKey::generate();
+}
+
+#[test]
+fn version_completions_and_man_page_come_from_one_definition() {
+    let sb = Sandbox::new();
+    let v = sb.run(&["--version"]);
+    assert_eq!(v.stdout, format!("cachet {}\n", env!("CARGO_PKG_VERSION")));
+    let c = sb.run(&["completions", "bash"]);
+    assert_eq!(c.code, 0);
+    assert!(c.stdout.contains("keygen") && c.stdout.contains("--input-type"));
+    let m = sb.run(&["man"]);
+    assert_eq!(m.code, 0);
+    assert!(
+        m.stdout.starts_with(".ie") || m.stdout.contains(".TH cachet"),
+        "{}",
+        &m.stdout[..80]
+    );
+    let u = sb.run(&["open"]);
+    assert_eq!(u.code, 2, "usage errors exit 2");
+}
