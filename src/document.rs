@@ -87,12 +87,24 @@ fn splice(text: &str, splices: &[Splice<'_>]) -> Zeroizing<String> {
 /// Whether `new` has exactly the nodes of `old`, with every scalar where the splices
 /// put it: the same paths, the same kinds, and each scalar's span equal to its old
 /// span moved by the splices before it (or, for a spliced one, to the new text).
-fn same_structure(old: &[Node], new: &[Node], splices: &[Splice<'_>]) -> bool {
-    if old.len() != new.len() {
+/// With `added`, `new` may also hold that path and the tables that lead to it.
+fn same_structure(
+    old: &[Node],
+    new: &[Node],
+    splices: &[Splice<'_>],
+    added: Option<&ValuePath>,
+) -> bool {
+    let is_added = |n: &Node| {
+        added.is_some_and(|a| a.starts_with(&n.path))
+            && !old
+                .iter()
+                .any(|o| o.document == n.document && o.path == n.path)
+    };
+    let mut a: Vec<&Node> = old.iter().collect();
+    let mut b: Vec<&Node> = new.iter().filter(|n| !is_added(n)).collect();
+    if a.len() != b.len() {
         return false;
     }
-    let mut a: Vec<&Node> = old.iter().collect();
-    let mut b: Vec<&Node> = new.iter().collect();
     a.sort_by(|x, y| (x.document, &x.path).cmp(&(y.document, &y.path)));
     b.sort_by(|x, y| (x.document, &x.path).cmp(&(y.document, &y.path)));
     a.iter().zip(b.iter()).all(|(o, n)| {
@@ -178,7 +190,7 @@ pub fn seal_document<R: RngCore + CryptoRng>(
     // Sealing must not change the structure; if it did, that is a bug in a format
     // module, and writing the result would corrupt the user's file.
     let after = format.scan(&out)?;
-    if !same_structure(&nodes, &after, &splices) {
+    if !same_structure(&nodes, &after, &splices, None) {
         return Err(Error::CannotInsert {
             path: ValuePath::root(),
             reason: "sealing would change the file's structure (please report this as a bug)",
@@ -243,7 +255,7 @@ fn open_where(
         .collect();
     let out = splice(text, &splices);
     let after = format.scan(&out).ok();
-    if let Some(after) = after.filter(|a| same_structure(&nodes, a, &splices)) {
+    if let Some(after) = after.filter(|a| same_structure(&nodes, a, &splices, None)) {
         return Ok((out, after));
     }
     // Find the first value whose text, spliced in with those before it, changes the
@@ -252,7 +264,7 @@ fn open_where(
         let partial = splice(text, &splices[..n]);
         let ok = format
             .scan(&partial)
-            .is_ok_and(|a| same_structure(&nodes, &a, &splices[..n]));
+            .is_ok_and(|a| same_structure(&nodes, &a, &splices[..n], None));
         if !ok {
             return Err(open_failure(
                 opened[n - 1].1,
@@ -324,6 +336,12 @@ pub fn set_value<R: RngCore + CryptoRng>(
             check_key(&node.path, s, sealer.key_id())?;
         }
     }
+    if Token::looks_sealed(value) {
+        return Err(Error::InvalidValue {
+            path: path.clone(),
+            reason: "it begins like a sealed value (cachet:…), which would never open as plain text",
+        });
+    }
     let literal = match ty {
         ScalarType::String => format.string_literal(value),
         _ if format.typed_literal(ty, value) => Zeroizing::new(value.to_string()),
@@ -347,24 +365,28 @@ pub fn set_value<R: RngCore + CryptoRng>(
         .seal(literal.as_bytes(), &place)
         .ok_or_else(|| Error::TooLarge(path.clone()))?;
     let sealed = format.sealed_literal(&token.to_string());
-    let out = match nodes.iter().find(|n| n.path == *path) {
-        Some(node) if node.is_scalar() => {
-            let splices = [Splice {
-                span: node.span.clone(),
-                text: &sealed,
-            }];
-            splice(text, &splices).to_string()
-        }
+    let existing = nodes.iter().find(|n| n.path == *path);
+    let (span, inserted) = match existing {
+        Some(node) if node.is_scalar() => (node.span.clone(), None),
         Some(_) => return Err(Error::NotAValue(path.clone())),
-        None => format.insert(text, &nodes, path, &sealed)?,
+        None => {
+            let (at, text) = format.insert(text, &nodes, path, &sealed)?;
+            (at..at, Some(text))
+        }
     };
-    // The new text must hold every old value and the new one, exactly as written.
+    let splices = [Splice {
+        span,
+        text: inserted.as_deref().map_or(sealed.as_str(), String::as_str),
+    }];
+    let out = splice(text, &splices).to_string();
+    // The new text must hold every old value where it was, and the new one exactly
+    // as written; anything else means the layout defeated the insertion.
     let after = format.scan(&out)?;
     let landed = after.iter().any(|n| {
         n.path == *path && n.is_scalar() && out.get(n.span.clone()) == Some(sealed.as_str())
     });
-    let kept = nodes.iter().all(|o| after.iter().any(|n| n.path == o.path));
-    if !landed || !kept {
+    let added = existing.is_none().then_some(path);
+    if !landed || !same_structure(&nodes, &after, &splices, added) {
         return Err(Error::CannotInsert {
             path: path.clone(),
             reason: "the file's layout does not allow adding it here; add the key by hand, then run `cachet set`",

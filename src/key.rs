@@ -58,6 +58,9 @@ impl FromStr for PublicKey {
     /// Parses an `age1…` recipient.
     fn from_str(s: &str) -> Result<Self, KeyError> {
         let bytes = decode_bech32(s.trim(), RECIPIENT_HRP).ok_or(KeyError::InvalidRecipient)?;
+        if !is_canonical_point(&bytes) {
+            return Err(KeyError::InvalidRecipient);
+        }
         Ok(PublicKey(*bytes))
     }
 }
@@ -140,6 +143,17 @@ impl fmt::Debug for SecretKey {
     }
 }
 
+/// Whether 32 bytes are the canonical encoding of an X25519 u-coordinate: the top
+/// bit clear and the little-endian number below 2^255 - 19. X25519 would accept the
+/// other encodings too, but the key id is computed over the bytes, so a
+/// non-canonical spelling of a key would give values no one could find a key for.
+fn is_canonical_point(b: &[u8; 32]) -> bool {
+    let top_bit_clear = b[31] & 0x80 == 0;
+    // The numbers from p = 2^255 - 19 up to 2^255 - 1 are ed ff … ff 7f and above.
+    let at_least_p = b[31] == 0x7f && b[1..31].iter().all(|&x| x == 0xff) && b[0] >= 0xed;
+    top_bit_clear && !at_least_p
+}
+
 /// Decodes a Bech32 (not Bech32m) string with the given human-readable part into
 /// exactly 32 bytes.
 fn decode_bech32(s: &str, hrp: &str) -> Option<Zeroizing<[u8; 32]>> {
@@ -156,7 +170,14 @@ fn decode_bech32(s: &str, hrp: &str) -> Option<Zeroizing<[u8; 32]>> {
         out[n] = b;
         n += 1;
     }
-    (n == 32).then_some(out)
+    if n != 32 {
+        return None;
+    }
+    // The decoder drops the padding bits of the last character; insisting that the
+    // bytes encode back to the same text makes every key have one spelling only.
+    let again = bech32::encode_lower::<Bech32>(checked.hrp(), out.as_ref()).ok()?;
+    let again = Zeroizing::new(again);
+    again.eq_ignore_ascii_case(s).then_some(out)
 }
 
 /// The short name of a public key carried in every token sealed to it:
@@ -307,6 +328,55 @@ mod tests {
         assert!(k.to_age_string().parse::<PublicKey>().is_err());
         assert!(r[..r.len() - 1].parse::<PublicKey>().is_err());
         assert!("age1".parse::<PublicKey>().is_err());
+    }
+
+    #[test]
+    fn only_canonical_encodings_are_keys() {
+        let k = SecretKey::from_bytes([0x42; 32]);
+        let r = k.public_key().to_string();
+        // Same bytes with the top bit set: X25519 ignores it, cachet refuses it.
+        let mut high = *k.public_key().as_bytes();
+        high[31] |= 0x80;
+        let hrp = Hrp::parse_unchecked(RECIPIENT_HRP);
+        let spelled = bech32::encode_lower::<Bech32>(hrp, &high).unwrap();
+        assert!(spelled.parse::<PublicKey>().is_err());
+        // p itself and p + 1 are not canonical; p - 1 is.
+        let mut p = [0xff; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!is_canonical_point(&p));
+        p[0] = 0xee;
+        assert!(!is_canonical_point(&p));
+        p[0] = 0xec;
+        assert!(is_canonical_point(&p));
+        // Changing the padding bits of the last data character is another spelling
+        // of the same bytes: refused, as age refuses it.
+        let alphabet = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        let data_end = r.len() - 6;
+        let last = r.as_bytes()[data_end - 1] as char;
+        let v = alphabet.find(last).unwrap();
+        let other = alphabet.as_bytes()[v ^ 1] as char;
+        let mut body = r[..data_end - 1].to_string();
+        body.push(other);
+        let (hrp2, data) =
+            bech32::primitives::decode::CheckedHrpstring::new::<bech32::NoChecksum>(&body)
+                .map(|c| {
+                    (
+                        c.hrp(),
+                        c.fe32_iter::<std::vec::IntoIter<u8>>().collect::<Vec<_>>(),
+                    )
+                })
+                .unwrap();
+        let respelled =
+            bech32::primitives::iter::Fe32IterExt::with_checksum::<Bech32>(data.into_iter(), &hrp2)
+                .chars()
+                .collect::<String>();
+        assert_ne!(respelled, r);
+        assert!(respelled.parse::<PublicKey>().is_err(), "{respelled}");
+        assert!(
+            r.to_uppercase().parse::<PublicKey>().is_ok(),
+            "case is not a spelling"
+        );
     }
 
     #[test]

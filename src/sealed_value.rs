@@ -221,6 +221,12 @@ impl<'a> Opener<'a> {
         }
     }
 
+    /// How many X25519 key agreements this opener has done: one per distinct
+    /// (key id, ephemeral key), so one for a whole file sealed in one run.
+    pub fn key_agreements(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Opens a token found at `place`, returning the exact original text of the value.
     pub fn open(
         &mut self,
@@ -285,6 +291,37 @@ mod tests {
                 assert_eq!(unpad(dirty).unwrap_err(), OpenError::BadPlaintext);
             }
         }
+    }
+
+    #[test]
+    fn one_key_agreement_per_sealing_run() {
+        let k = SecretKey::generate();
+        let mut ids = Identities::new();
+        ids.push(k.clone());
+        let paths: Vec<ValuePath> = (0..100).map(|i| format!("v{i}").parse().unwrap()).collect();
+        let place = |p| Place {
+            format: Format::Toml,
+            document: 0,
+            path: p,
+        };
+        let mut run1 = Sealer::new(&k.public_key()).unwrap();
+        let mut run2 = Sealer::new(&k.public_key()).unwrap();
+        let mut tokens: Vec<Token> = paths
+            .iter()
+            .map(|p| run1.seal(b"\"s\"", &place(p)).unwrap())
+            .collect();
+        let mut opener = Opener::new(&ids);
+        for (t, p) in tokens.iter().zip(&paths) {
+            opener.open(t, &place(p)).unwrap();
+        }
+        assert_eq!(opener.key_agreements(), 1);
+        // A value re-sealed in a second run adds exactly one more.
+        tokens[7] = run2.seal(b"\"t\"", &place(&paths[7])).unwrap();
+        let mut opener = Opener::new(&ids);
+        for (t, p) in tokens.iter().zip(&paths) {
+            opener.open(t, &place(p)).unwrap();
+        }
+        assert_eq!(opener.key_agreements(), 2);
     }
 
     #[test]

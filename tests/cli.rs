@@ -57,7 +57,10 @@ impl Sandbox {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        // A command that fails before reading its input closes the pipe early.
+        if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+        }
         let out = child.wait_with_output().unwrap();
         Out {
             code: out.status.code().unwrap_or(-1),
@@ -813,4 +816,38 @@ fn version_completions_and_man_page_come_from_one_definition() {
     );
     let u = sb.run(&["open"]);
     assert_eq!(u.code, 2, "usage errors exit 2");
+}
+
+#[test]
+fn concurrent_sets_on_one_file_all_land() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let f = sb.write("c.toml", "# shared\n[s]\n");
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            let mut child = Command::new(BIN)
+                .args(["set", "c.toml", &format!("s.token_{i}"), "-r", &r])
+                .current_dir(sb.dir.path())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("value-{i}").as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let text = fs::read_to_string(&f).unwrap();
+    for i in 0..20 {
+        let got = sb.run(&["get", "c.toml", &format!("s.token_{i}"), "-i", "key.txt"]);
+        assert_eq!(got.stdout, format!("value-{i}"), "{text}");
+    }
 }

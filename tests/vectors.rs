@@ -440,6 +440,61 @@ fn write_vectors() {
         bad.push(t);
     }
     doc["invalid"] = Item::ArrayOfTables(bad);
+
+    // Recipients that must be refused although Bech32 decodes them.
+    use bech32::{Bech32, Bech32m, Hrp};
+    let hrp = Hrp::parse("age").unwrap();
+    let mut high = recipient;
+    high[31] |= 0x80;
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    let good = key.public_key().to_string();
+    let respelled = {
+        // The same 32 bytes with non-zero padding bits in the last data character.
+        let alphabet = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        let body = &good[4..good.len() - 6];
+        let last = alphabet.find(body.chars().last().unwrap()).unwrap();
+        let data: Vec<bech32::Fe32> = body[..body.len() - 1]
+            .chars()
+            .chain(std::iter::once(alphabet.as_bytes()[last ^ 1] as char))
+            .map(|c| bech32::Fe32::from_char(c).unwrap())
+            .collect();
+        bech32::primitives::iter::Fe32IterExt::with_checksum::<Bech32>(data.into_iter(), &hrp)
+            .chars()
+            .collect::<String>()
+    };
+    let mut bad_r = toml_edit::ArrayOfTables::new();
+    for (name, text) in [
+        (
+            "bit 255 set",
+            bech32::encode_lower::<Bech32>(hrp, &high).unwrap(),
+        ),
+        (
+            "u-coordinate equal to 2^255 - 19",
+            bech32::encode_lower::<Bech32>(hrp, &p).unwrap(),
+        ),
+        ("non-zero padding bits", respelled),
+        (
+            "Bech32m checksum",
+            bech32::encode_lower::<Bech32m>(hrp, &recipient).unwrap(),
+        ),
+        (
+            "31 bytes",
+            bech32::encode_lower::<Bech32>(hrp, &recipient[..31]).unwrap(),
+        ),
+        (
+            "identity prefix",
+            bech32::encode_lower::<Bech32>(Hrp::parse("age-secret-key-").unwrap(), &recipient)
+                .unwrap(),
+        ),
+    ] {
+        let mut t = Table::new();
+        t["name"] = value(name);
+        t["recipient"] = value(text);
+        bad_r.push(t);
+    }
+    doc["invalid_recipient"] = Item::ArrayOfTables(bad_r);
     fs::create_dir_all(vectors_path().parent().unwrap()).unwrap();
     fs::write(vectors_path(), doc.to_string()).unwrap();
 }
@@ -556,6 +611,23 @@ fn every_invalid_vector_fails_with_its_documented_error() {
             Err(other) => panic!("unexpected {other:?}"),
         };
         assert_eq!(kind, s(v, "error"), "{}", s(v, "name"));
+    }
+}
+
+#[test]
+fn every_invalid_recipient_is_refused() {
+    let doc = load();
+    let bad = doc["invalid_recipient"].as_array_of_tables().unwrap();
+    assert!(bad.len() >= 6);
+    for v in bad.iter() {
+        let r = s(v, "recipient");
+        assert!(
+            r.parse::<cachet::PublicKey>().is_err(),
+            "{}: {r}",
+            s(v, "name")
+        );
+        // Every one of them is well-formed Bech32 (the refusal is cachet's rule).
+        assert!(bech32::decode(r).is_ok(), "{}", s(v, "name"));
     }
 }
 

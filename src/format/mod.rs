@@ -92,15 +92,15 @@ impl Format {
         }
     }
 
-    /// Adds `key = literal` beneath `parent` (which has no such key), returning the
-    /// new document text.
+    /// Where and what to insert so that a path that does not exist yet holds
+    /// `literal`: a byte offset of `text` and the text to insert there.
     pub(crate) fn insert(
         self,
         text: &str,
         nodes: &[Node],
         path: &ValuePath,
         literal: &str,
-    ) -> Result<String, Error> {
+    ) -> Result<(usize, Zeroizing<String>), Error> {
         match self {
             Format::Toml => toml::insert(text, nodes, path, literal),
         }
@@ -158,7 +158,8 @@ pub(crate) struct Node {
     pub document: u32,
     pub path: ValuePath,
     pub kind: NodeKind,
-    /// For scalars, the exact bytes of the value's text.
+    /// For scalars, the exact bytes of the value's text; for inline arrays and
+    /// tables, their whole text; empty for sections such as TOML `[table]`s.
     pub span: Range<usize>,
 }
 

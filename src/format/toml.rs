@@ -40,12 +40,19 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
     Ok(nodes)
 }
 
-fn push_container(nodes: &mut Vec<Node>, path: &ValuePath, kind: NodeKind) {
+/// Records a table or array; `span` is its text when it is an inline value, and
+/// empty for `[table]` sections (whose extent is not one range).
+fn push_container(
+    nodes: &mut Vec<Node>,
+    path: &ValuePath,
+    kind: NodeKind,
+    span: Option<Range<usize>>,
+) {
     nodes.push(Node {
         document: 0,
         path: path.clone(),
         kind,
-        span: 0..0,
+        span: span.unwrap_or(0..0),
     });
 }
 
@@ -63,14 +70,14 @@ fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result
         Item::None => {}
         Item::Value(v) => walk_value(v, path, nodes)?,
         Item::Table(t) => {
-            push_container(nodes, path, NodeKind::Table);
+            push_container(nodes, path, NodeKind::Table, None);
             walk_table(t, path, nodes)?;
         }
         Item::ArrayOfTables(a) => {
-            push_container(nodes, path, NodeKind::Array);
+            push_container(nodes, path, NodeKind::Array, None);
             for (i, t) in a.iter().enumerate() {
                 path.push(Segment::Index(i));
-                push_container(nodes, path, NodeKind::Table);
+                push_container(nodes, path, NodeKind::Table, None);
                 walk_table(t, path, nodes)?;
                 path.pop();
             }
@@ -82,7 +89,7 @@ fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result
 fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
     match value {
         Value::Array(a) => {
-            push_container(nodes, path, NodeKind::Array);
+            push_container(nodes, path, NodeKind::Array, a.span());
             for (i, v) in a.iter().enumerate() {
                 path.push(Segment::Index(i));
                 walk_value(v, path, nodes)?;
@@ -90,7 +97,7 @@ fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Res
             }
         }
         Value::InlineTable(t) => {
-            push_container(nodes, path, NodeKind::Table);
+            push_container(nodes, path, NodeKind::Table, t.span());
             for (k, v) in t.iter() {
                 path.push(Segment::Key(k.to_string()));
                 walk_value(v, path, nodes)?;
@@ -186,16 +193,20 @@ fn key_text(k: &str) -> Zeroizing<String> {
     }
 }
 
-/// Where a table that has a `[header]` or `[[header]]` line starts: the offsets of
-/// every header line in the document, in order.
+/// The offsets of every `[header]` and `[[header]]` line of the document. The
+/// root and implicit tables have no header line, though the parser gives them a
+/// span.
 fn header_starts(table: &Table, out: &mut Vec<usize>) {
-    if let Some(s) = table.span() {
-        out.push(s.start);
-    }
     for (_, item) in table.iter() {
+        let mut visit = |t: &Table| {
+            if let (Some(s), false) = (t.span(), t.is_implicit() || t.is_dotted()) {
+                out.push(s.start);
+            }
+            header_starts(t, out);
+        };
         match item {
-            Item::Table(t) => header_starts(t, out),
-            Item::ArrayOfTables(a) => a.iter().for_each(|t| header_starts(t, out)),
+            Item::Table(t) => visit(t),
+            Item::ArrayOfTables(a) => a.iter().for_each(visit),
             _ => {}
         }
     }
@@ -256,11 +267,13 @@ fn find_parent(root: &Table, parent: &ValuePath) -> Parent {
     if table.is_dotted() {
         return blocked("the parent table is written with dotted keys; add the key by hand");
     }
-    match table.span() {
-        Some(span) => Parent::Header(Some(span)),
+    if table.is_implicit() {
         // A table that exists only because a sub-table was declared may be declared
         // by a header later in the file.
-        None if table.is_implicit() => Parent::Absent,
+        return Parent::Absent;
+    }
+    match table.span() {
+        Some(span) => Parent::Header(Some(span)),
         None => blocked("the parent table has no header line"),
     }
 }
@@ -272,13 +285,14 @@ fn end_of_line(text: &str, offset: usize) -> usize {
         .map_or(text.len(), |i| offset + i + 1)
 }
 
-/// Adds `key = literal` for a path that does not exist yet.
+/// Where and what to insert so that `key = literal` exists for a path that does
+/// not exist yet: the byte offset and the text to put there.
 pub(crate) fn insert(
     text: &str,
     nodes: &[Node],
     path: &ValuePath,
     literal: &str,
-) -> Result<String, Error> {
+) -> Result<(usize, Zeroizing<String>), Error> {
     let cannot = |reason| Error::CannotInsert {
         path: path.clone(),
         reason,
@@ -290,69 +304,185 @@ pub(crate) fn insert(
     };
     let doc = parse(text)?;
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let line = {
-        let mut l = String::new();
-        l.push_str(&key_text(last));
-        l.push_str(" = ");
-        l.push_str(literal);
-        l.push_str(nl);
-        Zeroizing::new(l)
-    };
-    let mut headers = Vec::new();
-    header_starts(doc.as_table(), &mut headers);
-    headers.sort_unstable();
-    let mut out = String::with_capacity(text.len() + line.len() + 64);
-    match find_parent(doc.as_table(), &parent) {
+    let mut add = Zeroizing::new(String::new());
+    let at = match find_parent(doc.as_table(), &parent) {
         Parent::Blocked(reason) => return Err(cannot(reason)),
         Parent::Header(header) => {
+            let mut headers = Vec::new();
+            header_starts(doc.as_table(), &mut headers);
+            headers.sort_unstable();
             // The table's own lines run from its header (or the file's start) to the
             // next header; the new line goes after the last value written there.
             let start = header.as_ref().map_or(0, |h| h.end);
             let end = headers
                 .iter()
                 .copied()
-                .find(|&h| h >= start && header.is_some() || header.is_none())
+                .find(|&h| h >= start)
                 .unwrap_or(text.len());
+            // Arrays and inline tables count by their closing bracket, so a new line
+            // never lands inside a multi-line array.
             let last_value = nodes
                 .iter()
-                .filter(|n| n.is_scalar() && n.span.start >= start && n.span.end <= end)
+                .filter(|n| !n.span.is_empty() && n.span.start >= start && n.span.end <= end)
                 .map(|n| n.span.end)
                 .max();
-            let at = match (last_value, &header) {
+            match (last_value, &header) {
                 (Some(v), _) => end_of_line(text, v),
                 (None, Some(h)) => end_of_line(text, h.end.saturating_sub(1)),
                 (None, None) => end,
-            };
-            let at = at.min(text.len());
-            out.push_str(&text[..at]);
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push_str(nl);
             }
-            out.push_str(&line);
-            out.push_str(&text[at..]);
         }
         Parent::Absent => {
-            let mut header = String::from("[");
+            if !text.is_empty() {
+                add.push_str(nl);
+            }
+            add.push('[');
             for (i, seg) in parent.segments().iter().enumerate() {
                 if let Segment::Key(k) = seg {
                     if i > 0 {
-                        header.push('.');
+                        add.push('.');
                     }
-                    header.push_str(&key_text(k));
+                    add.push_str(&key_text(k));
                 }
             }
-            header.push(']');
-            out.push_str(text);
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push_str(nl);
-            }
-            if !out.is_empty() {
-                out.push_str(nl);
-            }
-            out.push_str(&header);
-            out.push_str(nl);
-            out.push_str(&line);
+            add.push(']');
+            add.push_str(nl);
+            text.len()
+        }
+    };
+    if at > 0 && !text[..at].ends_with('\n') {
+        add.insert_str(0, nl);
+    }
+    add.push_str(&key_text(last));
+    add.push_str(" = ");
+    add.push_str(literal);
+    add.push_str(nl);
+    Ok((at, add))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(text: &str, path: &str) -> Result<String, Error> {
+        let nodes = scan(text).unwrap();
+        let (at, new) = insert(text, &nodes, &path.parse().unwrap(), "\"T\"")?;
+        Ok(format!("{}{}{}", &text[..at], new.as_str(), &text[at..]))
+    }
+
+    #[test]
+    fn new_keys_land_after_the_last_line_of_their_table() {
+        let text = "[a]\nx = [\n  1,\n  2,\n]  # c\n\n[b]\ny = 1\n";
+        assert_eq!(
+            add(text, "a.k").unwrap(),
+            "[a]\nx = [\n  1,\n  2,\n]  # c\nk = \"T\"\n\n[b]\ny = 1\n"
+        );
+        assert_eq!(add(text, "b.k").unwrap(), format!("{text}k = \"T\"\n"));
+        let aot = "[[s]]\nn = 1\n[[s]]\nn = 2\n";
+        assert_eq!(
+            add(aot, "s[0].k").unwrap(),
+            "[[s]]\nn = 1\nk = \"T\"\n[[s]]\nn = 2\n"
+        );
+        assert_eq!(
+            add("[e]\n# nothing yet\n", "e.k").unwrap(),
+            "[e]\nk = \"T\"\n# nothing yet\n"
+        );
+    }
+
+    #[test]
+    fn root_keys_go_before_the_first_table() {
+        assert_eq!(
+            add("# top\n[a]\nx = 1\n", "k").unwrap(),
+            "# top\nk = \"T\"\n[a]\nx = 1\n"
+        );
+        assert_eq!(
+            add("v = 1 # c\n[a]\n", "k").unwrap(),
+            "v = 1 # c\nk = \"T\"\n[a]\n"
+        );
+        assert_eq!(add("", "k").unwrap(), "k = \"T\"\n");
+        assert_eq!(add("v = 1", "k").unwrap(), "v = 1\nk = \"T\"\n");
+    }
+
+    #[test]
+    fn missing_tables_get_a_header_at_the_end() {
+        assert_eq!(add("", "a.b").unwrap(), "[a]\nb = \"T\"\n");
+        assert_eq!(
+            add("x = 1\n", "a.\"b c\".d").unwrap(),
+            "x = 1\n\n[a.\"b c\"]\nd = \"T\"\n"
+        );
+        assert_eq!(
+            add("[a.b]\nx = 1\n", "a.k").unwrap(),
+            "[a.b]\nx = 1\n\n[a]\nk = \"T\"\n"
+        );
+        assert_eq!(
+            add("x = 1\r\n", "a.b").unwrap(),
+            "x = 1\r\n\r\n[a]\r\nb = \"T\"\r\n"
+        );
+    }
+
+    #[test]
+    fn places_that_cannot_take_a_line_are_refused() {
+        for (text, path) in [
+            ("a.b = 1\n", "a.c"),
+            ("a = { b = 1 }\n", "a.c"),
+            ("a = 1\n", "a.c"),
+            ("a = [1]\n", "a[1]"),
+            ("[[s]]\n", "s[3].k"),
+            ("[[s]]\n", "s.k"),
+        ] {
+            assert!(
+                matches!(add(text, path), Err(Error::CannotInsert { .. })),
+                "{text:?} {path}"
+            );
         }
     }
-    Ok(out)
+
+    #[test]
+    fn parse_errors_never_quote_the_input() {
+        let e = scan("password = \"hunter2\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("line 1, column 20: invalid TOML: "),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"));
+        let dup = scan("a = 1\na = 2\n").unwrap_err().to_string();
+        assert!(
+            dup.starts_with("line 2, column 1: invalid TOML: duplicate key"),
+            "{dup}"
+        );
+    }
+
+    #[test]
+    fn single_scalar_literals() {
+        for ok in [
+            "\"x\"",
+            "'x'",
+            "1",
+            "-0.5",
+            "true",
+            "1979-05-27",
+            "\"\"\"\na\"\"\"",
+        ] {
+            assert!(is_single_scalar(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            " 1",
+            "1 ",
+            "1 # c",
+            "[1]",
+            "{a=1}",
+            "\"x\"\ny = 1",
+            "x",
+            "1\n",
+        ] {
+            assert!(!is_single_scalar(bad), "{bad:?}");
+        }
+        assert!(typed_literal(ScalarType::Int, "0x1f"));
+        assert!(!typed_literal(ScalarType::Int, "1.0"));
+        assert!(typed_literal(ScalarType::Float, "inf"));
+        assert!(typed_literal(ScalarType::Bool, "false"));
+        assert!(!typed_literal(ScalarType::Bool, "False"));
+    }
 }
