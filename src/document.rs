@@ -107,27 +107,31 @@ fn same_structure(
     }
     a.sort_by(|x, y| (x.document, &x.path).cmp(&(y.document, &y.path)));
     b.sort_by(|x, y| (x.document, &x.path).cmp(&(y.document, &y.path)));
+    let growth: Vec<isize> = std::iter::once(0)
+        .chain(splices.iter().scan(0isize, |g, s| {
+            *g += s.text.len() as isize - s.span.len() as isize;
+            Some(*g)
+        }))
+        .collect();
     a.iter().zip(b.iter()).all(|(o, n)| {
         o.document == n.document
             && o.path == n.path
             && o.shape() == n.shape()
-            && (!o.is_scalar() || moved(&o.span, splices) == n.span)
+            && (!o.is_scalar() || moved(&o.span, splices, &growth) == n.span)
     })
 }
 
-/// Where the bytes `span` end up after the splices.
-fn moved(span: &Range<usize>, splices: &[Splice<'_>]) -> Range<usize> {
-    let mut delta: isize = 0;
-    for s in splices {
-        if s.span == *span {
-            let start = span.start.wrapping_add_signed(delta);
-            return start..start + s.text.len();
-        }
-        if s.span.end <= span.start {
-            delta += s.text.len() as isize - s.span.len() as isize;
-        }
+/// Where the bytes `span` end up after the splices (sorted by position, not
+/// overlapping). `growth[i]` is how much the first `i` splices lengthen the text;
+/// a binary search finds the splices before `span`, so checking a large document
+/// stays O(n log m).
+fn moved(span: &Range<usize>, splices: &[Splice<'_>], growth: &[isize]) -> Range<usize> {
+    let before = splices.partition_point(|s| s.span.end <= span.start && s.span != *span);
+    let start = span.start.wrapping_add_signed(growth[before]);
+    match splices.get(before) {
+        Some(s) if s.span == *span => start..start + s.text.len(),
+        _ => start..span.end.wrapping_add_signed(growth[before]),
     }
-    span.start.wrapping_add_signed(delta)..span.end.wrapping_add_signed(delta)
 }
 
 fn open_failure(path: &ValuePath, reason: OpenError) -> Error {
@@ -157,8 +161,7 @@ pub fn seal_document<R: RngCore + CryptoRng>(
         }
     }
     let mut report = SealReport::default();
-    let mut literals = Vec::new();
-    let mut spans = Vec::new();
+    let mut sealed = Vec::new();
     for node in nodes.iter().filter(|n| n.is_scalar()) {
         if let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) {
             check_key(&node.path, s, sealer.key_id())?;
@@ -176,16 +179,17 @@ pub fn seal_document<R: RngCore + CryptoRng>(
         let token = sealer
             .seal(text[node.span.clone()].as_bytes(), &place)
             .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
-        literals.push(format.sealed_literal(&token.to_string()));
-        spans.push(node.span.clone());
-        report.sealed.push(node.path.clone());
+        sealed.push((node, format.sealed_literal(&token.to_string())));
     }
-    let mut splices: Vec<Splice<'_>> = spans
-        .into_iter()
-        .zip(literals.iter())
-        .map(|(span, text)| Splice { span, text })
+    sealed.sort_by_key(|(node, _)| node.span.start);
+    report.sealed = sealed.iter().map(|(node, _)| node.path.clone()).collect();
+    let splices: Vec<Splice<'_>> = sealed
+        .iter()
+        .map(|(node, literal)| Splice {
+            span: node.span.clone(),
+            text: literal,
+        })
         .collect();
-    splices.sort_by_key(|s| s.span.start);
     let out = splice(text, &splices);
     // Sealing must not change the structure; if it did, that is a bug in a format
     // module, and writing the result would corrupt the user's file.

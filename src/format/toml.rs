@@ -371,53 +371,44 @@ mod tests {
     }
 
     #[test]
-    fn new_keys_land_after_the_last_line_of_their_table() {
-        let text = "[a]\nx = [\n  1,\n  2,\n]  # c\n\n[b]\ny = 1\n";
-        assert_eq!(
-            add(text, "a.k").unwrap(),
-            "[a]\nx = [\n  1,\n  2,\n]  # c\nk = \"T\"\n\n[b]\ny = 1\n"
-        );
-        assert_eq!(add(text, "b.k").unwrap(), format!("{text}k = \"T\"\n"));
+    fn new_keys_land_where_a_person_would_put_them() {
+        let array = "[a]\nx = [\n  1,\n  2,\n]  # c\n\n[b]\ny = 1\n";
         let aot = "[[s]]\nn = 1\n[[s]]\nn = 2\n";
-        assert_eq!(
-            add(aot, "s[0].k").unwrap(),
-            "[[s]]\nn = 1\nk = \"T\"\n[[s]]\nn = 2\n"
-        );
-        assert_eq!(
-            add("[e]\n# nothing yet\n", "e.k").unwrap(),
-            "[e]\nk = \"T\"\n# nothing yet\n"
-        );
-    }
-
-    #[test]
-    fn root_keys_go_before_the_first_table() {
-        assert_eq!(
-            add("# top\n[a]\nx = 1\n", "k").unwrap(),
-            "# top\nk = \"T\"\n[a]\nx = 1\n"
-        );
-        assert_eq!(
-            add("v = 1 # c\n[a]\n", "k").unwrap(),
-            "v = 1 # c\nk = \"T\"\n[a]\n"
-        );
-        assert_eq!(add("", "k").unwrap(), "k = \"T\"\n");
-        assert_eq!(add("v = 1", "k").unwrap(), "v = 1\nk = \"T\"\n");
-    }
-
-    #[test]
-    fn missing_tables_get_a_header_at_the_end() {
-        assert_eq!(add("", "a.b").unwrap(), "[a]\nb = \"T\"\n");
-        assert_eq!(
-            add("x = 1\n", "a.\"b c\".d").unwrap(),
-            "x = 1\n\n[a.\"b c\"]\nd = \"T\"\n"
-        );
-        assert_eq!(
-            add("[a.b]\nx = 1\n", "a.k").unwrap(),
-            "[a.b]\nx = 1\n\n[a]\nk = \"T\"\n"
-        );
-        assert_eq!(
-            add("x = 1\r\n", "a.b").unwrap(),
-            "x = 1\r\n\r\n[a]\r\nb = \"T\"\r\n"
-        );
+        for (text, path, want) in [
+            // After the last line of the table's own section, past multi-line arrays.
+            (
+                array,
+                "a.k",
+                "[a]\nx = [\n  1,\n  2,\n]  # c\nk = \"T\"\n\n[b]\ny = 1\n",
+            ),
+            (
+                array,
+                "b.k",
+                "[a]\nx = [\n  1,\n  2,\n]  # c\n\n[b]\ny = 1\nk = \"T\"\n",
+            ),
+            (aot, "s[0].k", "[[s]]\nn = 1\nk = \"T\"\n[[s]]\nn = 2\n"),
+            (
+                "[e]\n# nothing yet\n",
+                "e.k",
+                "[e]\nk = \"T\"\n# nothing yet\n",
+            ),
+            // Root keys go before the first table.
+            ("# top\n[a]\nx = 1\n", "k", "# top\nk = \"T\"\n[a]\nx = 1\n"),
+            ("v = 1 # c\n[a]\n", "k", "v = 1 # c\nk = \"T\"\n[a]\n"),
+            ("", "k", "k = \"T\"\n"),
+            ("v = 1", "k", "v = 1\nk = \"T\"\n"),
+            // A table with no section of its own gets one at the end.
+            ("", "a.b", "[a]\nb = \"T\"\n"),
+            (
+                "x = 1\n",
+                "a.\"b c\".d",
+                "x = 1\n\n[a.\"b c\"]\nd = \"T\"\n",
+            ),
+            ("[a.b]\nx = 1\n", "a.k", "[a.b]\nx = 1\n\n[a]\nk = \"T\"\n"),
+            ("x = 1\r\n", "a.b", "x = 1\r\n\r\n[a]\r\nb = \"T\"\r\n"),
+        ] {
+            assert_eq!(add(text, path).unwrap(), want, "{text:?} + {path}");
+        }
     }
 
     #[test]
