@@ -1,0 +1,60 @@
+//! Every fuzz target's assertions (`fuzz/checks.rs`, shared with the cargo-fuzz
+//! targets) run on the seed corpus and on every input kept in
+//! `fuzz/regressions/<target>/`, on stable, in the ordinary test suite: a crash
+//! found by fuzzing becomes a fixture here and stays fixed.
+
+#[path = "../fuzz/checks.rs"]
+mod checks;
+
+use std::fs;
+use std::path::Path;
+
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut out = Vec::new();
+    for dir in [root.join("corpus").join(target), root.join("regressions").join(target)] {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            // Only the committed corpus (seed-*) and every regression input.
+            if dir.ends_with(Path::new("corpus").join(target)) && !name.starts_with("seed-") {
+                continue;
+            }
+            out.push((p.display().to_string(), fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn replay(target: &str, check: fn(&[u8])) {
+    let all = inputs(target);
+    assert!(!all.is_empty(), "no seeds for {target}");
+    for (name, data) in all {
+        let caught = std::panic::catch_unwind(|| check(&data));
+        assert!(caught.is_ok(), "{target}: {name} fails its fuzz check");
+    }
+}
+
+#[test]
+fn token_inputs() {
+    replay("token", checks::token);
+}
+
+#[test]
+fn path_inputs() {
+    replay("path", checks::path);
+}
+
+#[test]
+fn identity_file_inputs() {
+    replay("identity_file", checks::identity_file);
+}
+
+#[test]
+fn toml_open_inputs() {
+    replay("toml_open", |d| checks::document(cachet::Format::Toml, d));
+}
