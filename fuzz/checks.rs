@@ -64,7 +64,10 @@ pub fn token(data: &[u8]) {
         let again = Token::parse(&shown)
             .unwrap_or_else(|e| panic!("displayed token {shown:?} does not parse: {e}"));
         assert_eq!(again, token, "display/parse round trip changed the token");
-        assert_eq!(shown, text, "a parsed token printed differently from its input");
+        assert_eq!(
+            shown, text,
+            "a parsed token printed differently from its input"
+        );
     }
 }
 
@@ -82,7 +85,10 @@ pub fn path(data: &[u8]) {
         let again: ValuePath = shown.parse().unwrap_or_else(|e| {
             panic!("displayed path {shown:?} (from {text:?}) does not parse: {e}")
         });
-        assert_eq!(again, path, "display/parse round trip changed {text:?} -> {shown:?}");
+        assert_eq!(
+            again, path,
+            "display/parse round trip changed {text:?} -> {shown:?}"
+        );
     }
 }
 

@@ -222,12 +222,12 @@ fn open_where(
     format: Format,
     text: &str,
     identities: &Identities,
-    want: impl Fn(&ValuePath) -> bool,
+    want: impl Fn(u32, &ValuePath) -> bool,
 ) -> Result<(Zeroizing<String>, Vec<Node>), Error> {
     let nodes = format.scan(text)?;
     let mut opener = Opener::new(identities);
     let mut opened: Vec<(Range<usize>, &ValuePath, Zeroizing<String>)> = Vec::new();
-    for node in nodes.iter().filter(|n| want(&n.path)) {
+    for node in nodes.iter().filter(|n| want(n.document, &n.path)) {
         let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) else {
             continue;
         };
@@ -291,29 +291,41 @@ pub fn open_document(
     text: &str,
     identities: &Identities,
 ) -> Result<Zeroizing<String>, Error> {
-    open_where(format, text, identities, |_| true).map(|(t, _)| t)
+    open_where(format, text, identities, |_, _| true).map(|(t, _)| t)
 }
 
-/// The content of one value: a string without its quotes and escapes, any other
-/// scalar as written. Only that value is opened.
+/// The content of one value of the first document: a string without its quotes
+/// and escapes, any other scalar as written. Only that value is opened.
 pub fn get_value(
     format: Format,
     text: &str,
     path: &ValuePath,
     identities: &Identities,
 ) -> Result<Zeroizing<String>, Error> {
-    let (opened, nodes) = open_where(format, text, identities, |p| p == path)?;
-    let node = find_scalar(&nodes, path)?;
+    get_value_in(format, text, 0, path, identities)
+}
+
+/// [`get_value`] for the value at `path` in document `document` (0-based) of a
+/// multi-document file.
+pub fn get_value_in(
+    format: Format,
+    text: &str,
+    document: u32,
+    path: &ValuePath,
+    identities: &Identities,
+) -> Result<Zeroizing<String>, Error> {
+    let (opened, nodes) = open_where(format, text, identities, |d, p| d == document && p == path)?;
+    let node = find_scalar(&nodes, document, path)?;
     Ok(match node.string() {
         Some(s) => Zeroizing::new(s.to_string()),
         None => Zeroizing::new(opened[node.span.clone()].to_string()),
     })
 }
 
-fn find_scalar<'n>(nodes: &'n [Node], path: &ValuePath) -> Result<&'n Node, Error> {
+fn find_scalar<'n>(nodes: &'n [Node], document: u32, path: &ValuePath) -> Result<&'n Node, Error> {
     let node = nodes
         .iter()
-        .find(|n| n.path == *path)
+        .find(|n| n.document == document && n.path == *path)
         .ok_or_else(|| Error::PathNotFound(path.clone()))?;
     if !node.is_scalar() {
         return Err(Error::NotAValue(path.clone()));
@@ -321,14 +333,28 @@ fn find_scalar<'n>(nodes: &'n [Node], path: &ValuePath) -> Result<&'n Node, Erro
     Ok(node)
 }
 
-/// Seals `value` (of type `ty`) at `path`, replacing the value there or adding a
-/// new key. Needs only the recipient's public key.
+/// Seals `value` (of type `ty`) at `path` of the first document, replacing the
+/// value there or adding a new key. Needs only the recipient's public key.
 ///
 /// A string is written as the format's quoted string; any other type must already
 /// be that type's literal text (`5432`, `true`, `0.5`).
 pub fn set_value<R: RngCore + CryptoRng>(
     format: Format,
     text: &str,
+    path: &ValuePath,
+    value: &str,
+    ty: ScalarType,
+    sealer: &mut Sealer<R>,
+) -> Result<String, Error> {
+    set_value_in(format, text, 0, path, value, ty, sealer)
+}
+
+/// [`set_value`] in document `document` (0-based) of a multi-document file. A
+/// new key can be added to the first document only.
+pub fn set_value_in<R: RngCore + CryptoRng>(
+    format: Format,
+    text: &str,
+    document: u32,
     path: &ValuePath,
     value: &str,
     ty: ScalarType,
@@ -362,17 +388,25 @@ pub fn set_value<R: RngCore + CryptoRng>(
     };
     let place = Place {
         format,
-        document: 0,
+        document,
         path,
     };
     let token = sealer
         .seal(literal.as_bytes(), &place)
         .ok_or_else(|| Error::TooLarge(path.clone()))?;
     let sealed = format.sealed_literal(&token.to_string());
-    let existing = nodes.iter().find(|n| n.path == *path);
+    let existing = nodes
+        .iter()
+        .find(|n| n.document == document && n.path == *path);
     let (span, inserted) = match existing {
         Some(node) if node.is_scalar() => (node.span.clone(), None),
         Some(_) => return Err(Error::NotAValue(path.clone())),
+        None if document != 0 => {
+            return Err(Error::CannotInsert {
+                path: path.clone(),
+                reason: "new keys can be added to the first document only",
+            });
+        }
         None => {
             let (at, text) = format.insert(text, &nodes, path, &sealed)?;
             (at..at, Some(text))

@@ -51,7 +51,8 @@ pub mod selection;
 pub mod token;
 
 pub use document::{
-    SealReport, ValueInfo, get_value, list_values, open_document, seal_document, set_value,
+    SealReport, ValueInfo, get_value, get_value_in, list_values, open_document, seal_document,
+    set_value, set_value_in,
 };
 pub use error::{Error, KeyError, OpenError, PathSyntaxError};
 pub use format::{Format, ScalarType};

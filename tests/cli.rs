@@ -249,7 +249,7 @@ fn seal_to_stdout_and_from_stdin() {
     assert_eq!(no_type.code, 2);
     assert_eq!(
         no_type.stderr,
-        "cachet: <stdin>: cannot tell the format from the file name; pass --input-type toml\n"
+        "cachet: <stdin>: cannot tell the format from the file name; pass --input-type toml|yaml|json|jsonc|env\n"
     );
 }
 
@@ -640,10 +640,10 @@ fn bad_input_files_give_one_clear_line() {
         "{}",
         o.stderr
     );
-    let o = sb.run(&["open", "app.yaml", "-i", "key.txt"]);
+    let o = sb.run(&["open", "app.ini", "-i", "key.txt"]);
     assert_eq!(
         o.stderr,
-        "cachet: app.yaml: cannot tell the format from the file name; pass --input-type toml\n"
+        "cachet: app.ini: cannot tell the format from the file name; pass --input-type toml|yaml|json|jsonc|env\n"
     );
 }
 
@@ -850,4 +850,184 @@ fn concurrent_sets_on_one_file_all_land() {
         let got = sb.run(&["get", "c.toml", &format!("s.token_{i}"), "-i", "key.txt"]);
         assert_eq!(got.stdout, format!("value-{i}"), "{text}");
     }
+}
+
+#[test]
+fn every_format_is_found_by_its_file_name_and_round_trips() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let files: &[(&str, &str, &str, &str)] = &[
+        (
+            "app.json",
+            "{\n  \"db_password\": \"pw-json-1\",\n  \"port\": 5432\n}\n",
+            "db_password",
+            "pw-json-1",
+        ),
+        (
+            "settings.jsonc",
+            "{\n  // comment\n  \"api_token\": \"pw-jsonc-2\",\n}\n",
+            "api_token",
+            "pw-jsonc-2",
+        ),
+        (
+            ".env",
+            "# c\nDB_PASSWORD=pw-env-3\nPORT=5432\n",
+            "DB_PASSWORD",
+            "pw-env-3",
+        ),
+        (
+            ".env.production",
+            "export SECRET_KEY='pw-env-4'\n",
+            "SECRET_KEY",
+            "pw-env-4",
+        ),
+        (
+            "worker.env",
+            "JWT_SECRET=\"pw \\\"env\\\" 5\"\n",
+            "JWT_SECRET",
+            "pw \"env\" 5",
+        ),
+        (
+            "app.yaml",
+            "# c\ndb:\n  password: pw-yaml-6\n  port: 5432\n",
+            "db.password",
+            "pw-yaml-6",
+        ),
+        (
+            "compose.yml",
+            "services:\n  - name: api\n    token: \"pw-yaml-7\"\n",
+            "services[0].token",
+            "pw-yaml-7",
+        ),
+    ];
+    for (name, text, path, secret) in files {
+        let f = sb.write(name, text);
+        let o = sb.run(&["seal", name, "-r", &r]);
+        assert_eq!(o.code, 0, "{name}: {}", o.stderr);
+        assert_eq!(
+            o.stderr,
+            format!("{name}: sealed 1 value (0 already sealed)\n")
+        );
+        let sealed = fs::read_to_string(&f).unwrap();
+        assert!(!sealed.contains(secret), "{name}: {sealed}");
+        let opened = sb.run(&["open", name, "-i", "key.txt"]);
+        assert_eq!(
+            (opened.code, opened.stdout.as_str()),
+            (0, *text),
+            "{name}: {}",
+            opened.stderr
+        );
+        assert_eq!(
+            sb.run(&["get", name, path, "-i", "key.txt"]).stdout,
+            *secret,
+            "{name}"
+        );
+    }
+    // --input-type overrides the name.
+    sb.write("weird.conf", "API_TOKEN=x1\n");
+    assert_eq!(
+        sb.run(&["seal", "weird.conf", "--input-type", "env", "-r", &r])
+            .code,
+        0
+    );
+    assert_eq!(
+        sb.run(&[
+            "get",
+            "weird.conf",
+            "API_TOKEN",
+            "--input-type",
+            "env",
+            "-i",
+            "key.txt"
+        ])
+        .stdout,
+        "x1"
+    );
+}
+
+#[test]
+fn a_dotenv_value_that_would_add_a_variable_is_refused() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let pk = r.parse().unwrap();
+    let p: ValuePath = "API_TOKEN".parse().unwrap();
+    let raw = "x\nLD_PRELOAD=/tmp/evil.so";
+    let token = Sealer::new(&pk)
+        .unwrap()
+        .seal(
+            raw.as_bytes(),
+            &Place {
+                format: Format::Env,
+                document: 0,
+                path: &p,
+            },
+        )
+        .unwrap();
+    sb.write(".env", &format!("API_TOKEN={token}\nPORT=1\n"));
+    let o = sb.run(&["open", ".env", "-i", "key.txt"]);
+    assert_fails(&o, 1, ".env", Some("API_TOKEN"));
+    assert!(!o.stderr.contains("LD_PRELOAD"));
+    // The same token in a JSON file is bound to another format: it does not open.
+    sb.write("a.json", &format!("{{\"API_TOKEN\": \"{token}\"}}"));
+    let o = sb.run(&["open", "a.json", "-i", "key.txt"]);
+    assert_fails(&o, 1, "a.json", Some("API_TOKEN"));
+    assert!(o.stderr.contains("altered, moved"), "{}", o.stderr);
+}
+
+#[test]
+fn documents_of_a_multi_document_yaml_file_are_told_apart() {
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let text =
+        "kind: Secret\ndata:\n  token: first-0\n---\nkind: Secret\ndata:\n  token: second-1\n";
+    let f = sb.write("k8s.yaml", text);
+    assert_eq!(sb.run(&["seal", "k8s.yaml", "-r", &r]).code, 0);
+    let get = |doc: &str| {
+        sb.run(&[
+            "get",
+            "k8s.yaml",
+            "data.token",
+            "--document",
+            doc,
+            "-i",
+            "key.txt",
+        ])
+    };
+    assert_eq!(get("0").stdout, "first-0");
+    assert_eq!(get("1").stdout, "second-1");
+    assert_fails(&get("2"), 2, "k8s.yaml", Some("data.token"));
+    // Swapping the two tokens between documents: bound to their document, they fail.
+    let sealed = fs::read_to_string(&f).unwrap();
+    let tokens: Vec<&str> = sealed
+        .lines()
+        .filter_map(|l| l.strip_prefix("  token: "))
+        .collect();
+    let swapped = sealed
+        .replacen(tokens[0], "@@", 1)
+        .replacen(tokens[1], tokens[0], 1)
+        .replacen("@@", tokens[1], 1);
+    sb.write("swapped.yaml", &swapped);
+    assert_fails(
+        &sb.run(&["open", "swapped.yaml", "-i", "key.txt"]),
+        1,
+        "swapped.yaml",
+        Some("data.token"),
+    );
+    // set replaces a value in the second document; adding a key works in the first only.
+    let o = sb.run_with(
+        &["set", "k8s.yaml", "data.token", "--document", "1", "-r", &r],
+        b"new-1",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(get("1").stdout, "new-1");
+    assert_eq!(get("0").stdout, "first-0");
+    let o = sb.run_with(
+        &["set", "k8s.yaml", "data.other", "--document", "1", "-r", &r],
+        b"x",
+        &[],
+    );
+    assert_fails(&o, 2, "k8s.yaml", Some("data.other"));
+    let opened = sb.run(&["open", "k8s.yaml", "-i", "key.txt"]).stdout;
+    assert_eq!(opened, text.replace("second-1", "\"new-1\""));
 }

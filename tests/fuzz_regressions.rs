@@ -12,7 +12,10 @@ use std::path::Path;
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut out = Vec::new();
-    for dir in [root.join("corpus").join(target), root.join("regressions").join(target)] {
+    for dir in [
+        root.join("corpus").join(target),
+        root.join("regressions").join(target),
+    ] {
         let Ok(entries) = fs::read_dir(&dir) else {
             continue;
         };
@@ -57,4 +60,22 @@ fn identity_file_inputs() {
 #[test]
 fn toml_open_inputs() {
     replay("toml_open", |d| checks::document(cachet::Format::Toml, d));
+}
+
+#[test]
+fn json_open_inputs() {
+    replay("json_open", |d| {
+        checks::document(cachet::Format::Json, d);
+        checks::document(cachet::Format::Jsonc, d);
+    });
+}
+
+#[test]
+fn env_open_inputs() {
+    replay("env_open", |d| checks::document(cachet::Format::Env, d));
+}
+
+#[test]
+fn yaml_open_inputs() {
+    replay("yaml_open", |d| checks::document(cachet::Format::Yaml, d));
 }

@@ -164,6 +164,8 @@ fn reference_pad(raw: &[u8]) -> Vec<u8> {
 
 struct Case {
     name: &'static str,
+    format: &'static str,
+    document: u32,
     path: &'static str,
     raw: &'static str,
     sealed_at: &'static str,
@@ -172,57 +174,139 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         name: "basic string",
+        format: "toml",
+        document: 0,
         path: "database.password",
         raw: "\"hunter2\"",
         sealed_at: "20261129T120000Z",
     },
     Case {
         name: "literal string in an array of tables",
+        format: "toml",
+        document: 0,
         path: "servers[1].token",
         raw: "'tok-\\not-an-escape'",
         sealed_at: "20261129T120001Z",
     },
     Case {
         name: "integer",
+        format: "toml",
+        document: 0,
         path: "database.port",
         raw: "5432",
         sealed_at: "19700101T000000Z",
     },
     Case {
         name: "multi-line string under a quoted key",
+        format: "toml",
+        document: 0,
         path: "\"odd.key\".secret",
         raw: "\"\"\"\nline one\nline two\"\"\"",
         sealed_at: "20240229T235959Z",
     },
     Case {
         name: "empty string",
+        format: "toml",
+        document: 0,
         path: "api_key",
         raw: "\"\"",
         sealed_at: "99991231T235959Z",
     },
     Case {
         name: "28 bytes: one block exactly",
+        format: "toml",
+        document: 0,
         path: "a",
         raw: "\"abcdefghijklmnopqrstuvwxyz\"",
         sealed_at: "20261129T120002Z",
     },
     Case {
         name: "29 bytes: two blocks",
+        format: "toml",
+        document: 0,
         path: "a",
         raw: "\"abcdefghijklmnopqrstuvwxyz1\"",
         sealed_at: "20261129T120003Z",
     },
     Case {
         name: "unicode key and value",
+        format: "toml",
+        document: 0,
         path: "\"clé\".mot_de_passe",
         raw: "\"pâté 🔑\"",
         sealed_at: "20261129T120004Z",
     },
     Case {
         name: "array element",
+        format: "toml",
+        document: 0,
         path: "tokens[0][2]",
         raw: "1979-05-27T07:32:00Z",
         sealed_at: "20261129T120005Z",
+    },
+    Case {
+        name: "JSON string in a top-level array",
+        format: "json",
+        document: 0,
+        path: "[0].password",
+        raw: "\"hunter2\"",
+        sealed_at: "20261129T120006Z",
+    },
+    Case {
+        name: "JSON number kept as written",
+        format: "json",
+        document: 0,
+        path: "limits.max",
+        raw: "12345678901234567890123",
+        sealed_at: "20261129T120007Z",
+    },
+    Case {
+        name: "JSON-with-comments string with a surrogate-pair escape",
+        format: "jsonc",
+        document: 0,
+        path: "a",
+        raw: "\"\\ud83d\\udd11\"",
+        sealed_at: "20261129T120008Z",
+    },
+    Case {
+        name: "dotenv unquoted value",
+        format: "env",
+        document: 0,
+        path: "DB_PASSWORD",
+        raw: "hunter2",
+        sealed_at: "20261129T120009Z",
+    },
+    Case {
+        name: "dotenv multi-line double-quoted value",
+        format: "env",
+        document: 0,
+        path: "TLS_PRIVATE_KEY",
+        raw: "\"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\"",
+        sealed_at: "20261129T120010Z",
+    },
+    Case {
+        name: "dotenv empty value",
+        format: "env",
+        document: 0,
+        path: "EMPTY",
+        raw: "",
+        sealed_at: "20261129T120011Z",
+    },
+    Case {
+        name: "YAML literal block scalar in the second document",
+        format: "yaml",
+        document: 1,
+        path: "data.tls_key",
+        raw: "|\n    line one\n    line two",
+        sealed_at: "20261129T120012Z",
+    },
+    Case {
+        name: "YAML plain scalar in a sequence",
+        format: "yaml",
+        document: 0,
+        path: "users[2].password",
+        raw: "p@ss:word",
+        sealed_at: "20261129T120013Z",
     },
 ];
 
@@ -269,13 +353,13 @@ fn write_vectors() {
             &eph_for(i),
             &nonce_for(i),
             c.sealed_at,
-            ("toml", 0, &path),
+            (c.format, c.document, &path),
             &reference_pad(c.raw.as_bytes()),
         );
         let mut t = Table::new();
         t["name"] = value(c.name);
-        t["format"] = value("toml");
-        t["document"] = value(0);
+        t["format"] = value(c.format);
+        t["document"] = value(i64::from(c.document));
         t["path"] = value(c.path);
         t["sealed_at"] = value(c.sealed_at);
         t["ephemeral_secret"] = value(hex(&eph_for(i)));
@@ -530,13 +614,13 @@ fn every_valid_vector_opens_to_its_raw_text() {
     let doc = load();
     let (_, ids) = identities(&doc);
     let valid = doc["valid"].as_array_of_tables().unwrap();
-    assert!(valid.len() >= 9);
+    assert!(valid.len() >= 17);
     for v in valid.iter() {
         let path: ValuePath = s(v, "path").parse().unwrap();
         let token = Token::parse(s(v, "token")).unwrap();
         let place = Place {
-            format: Format::Toml,
-            document: 0,
+            format: s(v, "format").parse::<Format>().unwrap(),
+            document: v["document"].as_integer().unwrap() as u32,
             path: &path,
         };
         let raw = cachet::Opener::new(&ids).open(&token, &place).unwrap();
@@ -557,8 +641,8 @@ fn sealing_with_the_vector_randomness_reproduces_every_token() {
         let mut sealer =
             Sealer::with_rng(&key.public_key(), FixedRng { bytes, at: 0 }, at).unwrap();
         let place = Place {
-            format: Format::Toml,
-            document: 0,
+            format: s(v, "format").parse::<Format>().unwrap(),
+            document: v["document"].as_integer().unwrap() as u32,
             path: &path,
         };
         let token = sealer.seal(s(v, "raw").as_bytes(), &place).unwrap();
@@ -569,7 +653,11 @@ fn sealing_with_the_vector_randomness_reproduces_every_token() {
             &arr(&unhex(s(v, "ephemeral_secret"))),
             &arr(&unhex(s(v, "nonce"))),
             s(v, "sealed_at"),
-            ("toml", 0, &path),
+            (
+                s(v, "format"),
+                v["document"].as_integer().unwrap() as u32,
+                &path,
+            ),
             &reference_pad(s(v, "raw").as_bytes()),
         );
         assert_eq!(reference, s(v, "token"));
@@ -594,8 +682,8 @@ fn every_invalid_vector_fails_with_its_documented_error() {
     for v in invalid.iter() {
         let path: ValuePath = s(v, "path").parse().unwrap();
         let place = Place {
-            format: Format::Toml,
-            document: 0,
+            format: s(v, "format").parse::<Format>().unwrap(),
+            document: v["document"].as_integer().unwrap() as u32,
             path: &path,
         };
         let got = Token::parse(s(v, "token"))

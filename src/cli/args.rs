@@ -66,6 +66,9 @@ pub enum Command {
         /// The value's path, e.g. database.password or servers[0].token.
         #[arg(value_name = "PATH")]
         path: String,
+        /// Which document of a multi-document YAML file (0-based).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        document: u32,
         #[command(flatten)]
         identity: IdentityArg,
         #[command(flatten)]
@@ -80,6 +83,9 @@ pub enum Command {
         /// The value's path; a missing key is added.
         #[arg(value_name = "PATH")]
         path: String,
+        /// Which document of a multi-document YAML file (0-based).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        document: u32,
         #[command(flatten)]
         recipient: RecipientArg,
         /// The value's type in the file.
@@ -129,6 +135,14 @@ pub struct InputTypeArg {
 pub enum InputType {
     /// TOML.
     Toml,
+    /// YAML.
+    Yaml,
+    /// Strict JSON.
+    Json,
+    /// JSON with comments and trailing commas.
+    Jsonc,
+    /// Dotenv (`KEY=value` lines).
+    Env,
 }
 
 /// Types accepted by `set --type`.

@@ -85,18 +85,25 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Get {
             file,
             path,
+            document,
             identity,
             input,
-        } => get(&file, &path, &identity.identities, input.input_type),
+        } => get(
+            &file,
+            (document, &path),
+            &identity.identities,
+            input.input_type,
+        ),
         Command::Set {
             file,
             path,
+            document,
             recipient,
             ty,
             input,
         } => set(
             &file,
-            &path,
+            (document, &path),
             recipient.recipient.as_deref(),
             ty,
             input.input_type,
@@ -130,9 +137,13 @@ fn read_input(path: &Path, input_type: Option<InputType>) -> Result<Input, Failu
     };
     let format = match input_type {
         Some(InputType::Toml) => Format::Toml,
+        Some(InputType::Yaml) => Format::Yaml,
+        Some(InputType::Json) => Format::Json,
+        Some(InputType::Jsonc) => Format::Jsonc,
+        Some(InputType::Env) => Format::Env,
         None => Format::from_path(path).ok_or_else(|| {
             Failure::usage(format!(
-                "{name}: cannot tell the format from the file name; pass --input-type toml"
+                "{name}: cannot tell the format from the file name; pass --input-type toml|yaml|json|jsonc|env"
             ))
         })?,
     };
@@ -303,14 +314,14 @@ fn open(
 
 fn get(
     file: &Path,
-    path: &str,
+    (document, path): (u32, &str),
     identities: &[PathBuf],
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
     let path = parse_path(path)?;
     let ids = identity::load(identities)?;
     let input = read_input(file, input_type)?;
-    let value = cachet::get_value(input.format, &input.text, &path, &ids)
+    let value = cachet::get_value_in(input.format, &input.text, document, &path, &ids)
         .map_err(|e| Failure::doc(&input.name, e))?;
     // The exact content for pipes and `$(…)`; a newline only for a person's terminal.
     write_stdout(value.as_bytes())?;
@@ -351,7 +362,7 @@ fn read_value(path: &ValuePath) -> Result<Zeroizing<String>, Failure> {
 
 fn set(
     file: &Path,
-    path: &str,
+    (document, path): (u32, &str),
     recipient: Option<&str>,
     ty: TypeArg,
     input_type: Option<InputType>,
@@ -374,8 +385,16 @@ fn set(
         Sealer::new(&recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
     let _lock = lock(file)?;
     let input = read_input(file, input_type)?;
-    let out = cachet::set_value(input.format, &input.text, &path, &value, ty, &mut sealer)
-        .map_err(|e| Failure::doc(&input.name, e))?;
+    let out = cachet::set_value_in(
+        input.format,
+        &input.text,
+        document,
+        &path,
+        &value,
+        ty,
+        &mut sealer,
+    )
+    .map_err(|e| Failure::doc(&input.name, e))?;
     write_file(file, out.as_bytes(), Mode::Keep)?;
     let _ = writeln!(io::stderr(), "{}: sealed {path}", input.name);
     Ok(())

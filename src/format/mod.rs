@@ -16,7 +16,10 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::path::ValuePath;
 
+pub mod env;
+pub mod json;
 pub mod toml;
+pub mod yaml;
 
 /// A configuration file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,6 +27,14 @@ pub mod toml;
 pub enum Format {
     /// TOML 1.0/1.1.
     Toml,
+    /// Strict JSON (RFC 8259).
+    Json,
+    /// JSON with comments (`//`, `/* */`) and trailing commas, as in `.jsonc` files.
+    Jsonc,
+    /// Dotenv files: `KEY=value` lines.
+    Env,
+    /// YAML 1.2, one or more documents.
+    Yaml,
 }
 
 impl Format {
@@ -32,6 +43,10 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Toml => "toml",
+            Format::Json => "json",
+            Format::Jsonc => "jsonc",
+            Format::Env => "env",
+            Format::Yaml => "yaml",
         }
     }
 
@@ -39,17 +54,35 @@ impl Format {
     pub fn display_name(self) -> &'static str {
         match self {
             Format::Toml => "TOML",
+            Format::Json => "JSON",
+            Format::Jsonc => "JSON with comments",
+            Format::Env => ".env",
+            Format::Yaml => "YAML",
         }
     }
 
     /// Every format, in the order `--input-type` lists them.
     pub fn all() -> &'static [Format] {
-        &[Format::Toml]
+        &[
+            Format::Toml,
+            Format::Yaml,
+            Format::Json,
+            Format::Jsonc,
+            Format::Env,
+        ]
     }
 
-    /// The format a file name implies, by its extension.
+    /// The format a file name implies: by its extension (`.toml`, `.json`,
+    /// `.jsonc`, `.env`), or `.env` / `.env.NAME` for dotenv files.
     pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?;
+        if name == ".env" || name.starts_with(".env.") {
+            return Some(Format::Env);
+        }
         let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("yml") {
+            return Some(Format::Yaml);
+        }
         Format::all()
             .iter()
             .copied()
@@ -59,14 +92,21 @@ impl Format {
     pub(crate) fn scan(self, text: &str) -> Result<Vec<Node>, Error> {
         match self {
             Format::Toml => toml::scan(text),
+            Format::Json => json::scan(text, false),
+            Format::Jsonc => json::scan(text, true),
+            Format::Env => env::scan(text),
+            Format::Yaml => yaml::scan(text),
         }
     }
 
     /// The text that stands in the file for a sealed value.
     pub(crate) fn sealed_literal(self, token: &str) -> String {
         match self {
-            // A token has no character that needs escaping in a basic string.
-            Format::Toml => format!("\"{token}\""),
+            // A token has no character that needs escaping in a string, and needs no
+            // quotes at all as a dotenv value.
+            Format::Toml | Format::Json | Format::Jsonc => format!("\"{token}\""),
+            // A token is valid as a plain YAML scalar in block and flow context.
+            Format::Env | Format::Yaml => token.to_string(),
         }
     }
 
@@ -74,6 +114,9 @@ impl Format {
     pub(crate) fn string_literal(self, s: &str) -> Zeroizing<String> {
         match self {
             Format::Toml => toml::string_literal(s),
+            Format::Json | Format::Jsonc => json::string_literal(s),
+            Format::Env => env::string_literal(s),
+            Format::Yaml => yaml::string_literal(s),
         }
     }
 
@@ -81,6 +124,9 @@ impl Format {
     pub(crate) fn typed_literal(self, ty: ScalarType, raw: &str) -> bool {
         match self {
             Format::Toml => toml::typed_literal(ty, raw),
+            Format::Json | Format::Jsonc => json::typed_literal(ty, raw),
+            Format::Env => env::typed_literal(ty, raw),
+            Format::Yaml => yaml::typed_literal(ty, raw),
         }
     }
 
@@ -89,6 +135,9 @@ impl Format {
     pub(crate) fn is_single_scalar(self, raw: &str) -> bool {
         match self {
             Format::Toml => toml::is_single_scalar(raw),
+            Format::Json | Format::Jsonc => json::is_single_scalar(raw),
+            Format::Env => env::is_single_scalar(raw),
+            Format::Yaml => yaml::is_single_scalar(raw),
         }
     }
 
@@ -103,6 +152,10 @@ impl Format {
     ) -> Result<(usize, Zeroizing<String>), Error> {
         match self {
             Format::Toml => toml::insert(text, nodes, path, literal),
+            Format::Json => json::insert(text, nodes, path, literal, false),
+            Format::Jsonc => json::insert(text, nodes, path, literal, true),
+            Format::Env => env::insert(text, nodes, path, literal),
+            Format::Yaml => yaml::insert(text, nodes, path, literal),
         }
     }
 }
@@ -121,7 +174,7 @@ impl FromStr for Format {
             .iter()
             .copied()
             .find(|f| f.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format {s:?} (known: toml)"))
+            .ok_or_else(|| format!("unknown format {s:?} (known: toml, yaml, json, jsonc, env)"))
     }
 }
 

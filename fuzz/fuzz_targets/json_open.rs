@@ -1,0 +1,12 @@
+//! See `checks::document` for what this target asserts, for strict JSON and for
+//! JSON with comments.
+#![no_main]
+
+#[path = "../checks.rs"]
+#[allow(dead_code)] // each target uses one of the checks
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    checks::document(cachet::Format::Json, data);
+    checks::document(cachet::Format::Jsonc, data);
+});
