@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, ScalarType, line_column};
+use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -348,6 +348,7 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
         return Err(s.err(s.pos, "empty document: expected a JSON value"));
     }
     let mut nodes: Vec<Node> = Vec::new();
+    let mut budget = PathBudget::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut path = ValuePath::root();
     'value: loop {
@@ -362,6 +363,9 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
                     ));
                 }
                 let object = open == b'{';
+                if !budget.take(&path) {
+                    return Err(s.err(start, PATHS_TOO_LARGE));
+                }
                 nodes.push(Node {
                     document: 0,
                     path: path.clone(),
@@ -393,6 +397,9 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
             }
             _ => {
                 let (_, string) = s.scalar()?;
+                if !budget.take(&path) {
+                    return Err(s.err(start, PATHS_TOO_LARGE));
+                }
                 nodes.push(Node {
                     document: 0,
                     path: path.clone(),

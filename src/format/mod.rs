@@ -238,6 +238,46 @@ impl Node {
     }
 }
 
+/// Bounds the memory that the nodes' paths of one document may take.
+///
+/// Every node owns a copy of its path, so long keys above many values, or deep
+/// nesting above many values, would make a small file take memory quadratic in its
+/// size. The budget keeps it linear: the paths may take at most 64 times the
+/// file's size (plus 4 MiB), far above what any real configuration needs.
+pub(crate) struct PathBudget(usize);
+
+/// The message of a document whose paths would exceed the budget.
+pub(crate) const PATHS_TOO_LARGE: &str = "keys are too long or nested too deeply for the number of values under them (the value paths would take more than 64 times the file's size)";
+
+impl PathBudget {
+    pub(crate) fn new(text: &str) -> Self {
+        PathBudget(text.len().saturating_mul(64).saturating_add(4 << 20))
+    }
+
+    /// Takes the cost of one more node with `path`; false once the budget is spent.
+    pub(crate) fn take(&mut self, path: &ValuePath) -> bool {
+        let cost = std::mem::size_of::<Node>()
+            + path
+                .segments()
+                .iter()
+                .map(|s| {
+                    std::mem::size_of::<crate::path::Segment>()
+                        + match s {
+                            crate::path::Segment::Key(k) => k.len(),
+                            crate::path::Segment::Index(_) => 0,
+                        }
+                })
+                .sum::<usize>();
+        match self.0.checked_sub(cost) {
+            Some(left) => {
+                self.0 = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// 1-based line and column (in characters) of byte `offset` in `text`.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -249,4 +289,35 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long key above many values: without the budget the paths would take
+    /// memory quadratic in the file's size.
+    #[test]
+    fn paths_cannot_take_more_than_the_budget() {
+        let key = "k".repeat(200_000);
+        let zeros = vec!["0"; 2_000].join(",");
+        let cases = [
+            (Format::Json, format!("{{\"{key}\": [{zeros}]}}")),
+            (Format::Yaml, format!("? {key}\n: [{zeros}]\n")),
+            (Format::Toml, format!("{key} = [{zeros}]\n")),
+        ];
+        for (format, text) in cases {
+            match format.scan(&text) {
+                Err(Error::Parse { message, .. }) => {
+                    assert_eq!(message, PATHS_TOO_LARGE, "{format}")
+                }
+                other => panic!("{format}: {other:?}"),
+            }
+            // The same values under a short key are fine (the array, its 2,000
+            // values, and a root node where the format has one).
+            let short = text.replacen(&key, "k", 1);
+            let n = format.scan(&short).unwrap().len();
+            assert!((2_001..=2_002).contains(&n), "{format}: {n}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml_edit::{Document, Item, Table, Value};
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, ScalarType, line_column};
+use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -34,29 +34,56 @@ fn parse(text: &str) -> Result<Document<&str>, Error> {
 /// Every node of the document: tables, arrays and scalars with their spans.
 pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
     let doc = parse(text)?;
-    let mut nodes = Vec::new();
+    let mut nodes = Nodes {
+        list: Vec::new(),
+        budget: PathBudget::new(text),
+        text,
+    };
     let mut path = ValuePath::root();
     walk_table(doc.as_table(), &mut path, &mut nodes)?;
-    Ok(nodes)
+    Ok(nodes.list)
+}
+
+/// The nodes found so far, within the document's path budget.
+struct Nodes<'t> {
+    list: Vec<Node>,
+    budget: PathBudget,
+    text: &'t str,
+}
+
+impl Nodes<'_> {
+    fn push(&mut self, path: &ValuePath, kind: NodeKind, span: Range<usize>) -> Result<(), Error> {
+        if !self.budget.take(path) {
+            let (line, column) = line_column(self.text, span.start);
+            return Err(Error::Parse {
+                format: Format::Toml,
+                line,
+                column,
+                message: PATHS_TOO_LARGE.into(),
+            });
+        }
+        self.list.push(Node {
+            document: 0,
+            path: path.clone(),
+            kind,
+            span,
+        });
+        Ok(())
+    }
 }
 
 /// Records a table or array; `span` is its text when it is an inline value, and
 /// empty for `[table]` sections (whose extent is not one range).
 fn push_container(
-    nodes: &mut Vec<Node>,
+    nodes: &mut Nodes<'_>,
     path: &ValuePath,
     kind: NodeKind,
     span: Option<Range<usize>>,
-) {
-    nodes.push(Node {
-        document: 0,
-        path: path.clone(),
-        kind,
-        span: span.unwrap_or(0..0),
-    });
+) -> Result<(), Error> {
+    nodes.push(path, kind, span.unwrap_or(0..0))
 }
 
-fn walk_table(table: &Table, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
+fn walk_table(table: &Table, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), Error> {
     for (key, item) in table.iter() {
         path.push(Segment::Key(key.to_string()));
         walk_item(item, path, nodes)?;
@@ -65,19 +92,19 @@ fn walk_table(table: &Table, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Res
     Ok(())
 }
 
-fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
+fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), Error> {
     match item {
         Item::None => {}
         Item::Value(v) => walk_value(v, path, nodes)?,
         Item::Table(t) => {
-            push_container(nodes, path, NodeKind::Table, None);
+            push_container(nodes, path, NodeKind::Table, None)?;
             walk_table(t, path, nodes)?;
         }
         Item::ArrayOfTables(a) => {
-            push_container(nodes, path, NodeKind::Array, None);
+            push_container(nodes, path, NodeKind::Array, None)?;
             for (i, t) in a.iter().enumerate() {
                 path.push(Segment::Index(i));
-                push_container(nodes, path, NodeKind::Table, None);
+                push_container(nodes, path, NodeKind::Table, None)?;
                 walk_table(t, path, nodes)?;
                 path.pop();
             }
@@ -86,10 +113,10 @@ fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result
     Ok(())
 }
 
-fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Result<(), Error> {
+fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), Error> {
     match value {
         Value::Array(a) => {
-            push_container(nodes, path, NodeKind::Array, a.span());
+            push_container(nodes, path, NodeKind::Array, a.span())?;
             for (i, v) in a.iter().enumerate() {
                 path.push(Segment::Index(i));
                 walk_value(v, path, nodes)?;
@@ -97,7 +124,7 @@ fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Res
             }
         }
         Value::InlineTable(t) => {
-            push_container(nodes, path, NodeKind::Table, t.span());
+            push_container(nodes, path, NodeKind::Table, t.span())?;
             for (k, v) in t.iter() {
                 path.push(Segment::Key(k.to_string()));
                 walk_value(v, path, nodes)?;
@@ -117,12 +144,7 @@ fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Vec<Node>) -> Res
                 Value::String(s) => Some(Zeroizing::new(s.value().clone())),
                 _ => None,
             };
-            nodes.push(Node {
-                document: 0,
-                path: path.clone(),
-                kind: NodeKind::Scalar { string },
-                span,
-            });
+            nodes.push(path, NodeKind::Scalar { string }, span)?;
         }
     }
     Ok(())

@@ -54,7 +54,7 @@ use std::ops::Range;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, ScalarType, line_column};
+use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -415,6 +415,7 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
         bytes: 0,
     };
     let mut out = Scan::default();
+    let mut budget = PathBudget::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut path = ValuePath::root();
     // The end of the last scalar, alias or flow collection, and whether that was a
@@ -510,6 +511,9 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                         .then(|| Zeroizing::new(value.into_owned()));
                     last_end = s.end;
                     last_keep = keep;
+                    if !budget.take(&path) {
+                        return Err(error_at(text, start, PATHS_TOO_LARGE));
+                    }
                     out.nodes.push(Node {
                         document,
                         path: path.clone(),
@@ -555,6 +559,9 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                 let bracket = matches!(text.as_bytes().get(s), Some(b'{' | b'['));
                 let flow = bracket || stack.last().is_some_and(|f| f.flow(&out.maps));
                 let is_map = matches!(event, Event::MappingStart(..));
+                if !budget.take(&path) {
+                    return Err(error_at(text, start, PATHS_TOO_LARGE));
+                }
                 out.nodes.push(Node {
                     document,
                     path: path.clone(),
