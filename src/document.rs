@@ -376,6 +376,14 @@ pub fn set_value_in<R: RngCore + CryptoRng>(
             reason: "it begins like a sealed value (cachet:…), which would never open as plain text",
         });
     }
+    if ty == ScalarType::String {
+        format
+            .representable(value)
+            .map_err(|reason| Error::InvalidValue {
+                path: path.clone(),
+                reason,
+            })?;
+    }
     let literal = match ty {
         ScalarType::String => format.string_literal(value),
         _ if format.typed_literal(ty, value) => Zeroizing::new(value.to_string()),

@@ -23,19 +23,22 @@
 //!
 //! - **unquoted**: from its first non-blank character to the end of the line or to
 //!   the first `#` that follows a blank (an inline comment), without the blanks
-//!   before that end. It may hold blanks inside (`KEY=a b` is `a b`), `=` and `#`
-//!   (`KEY=a#b` is `a#b`). It is taken literally.
+//!   before that end. It may hold blanks (`KEY=a b` is `a b`) and `=` inside,
+//!   but not `#` (see below). It is taken literally.
 //! - **single-quoted** `'…'`: literal, and may span lines.
-//! - **double-quoted** `"…"`: may span lines; the escapes are `\n`, `\t`, `\r`,
-//!   `\"`, `\\`, `\$`, `\'` and `\` followed by a space. Any other backslash
-//!   sequence is an error.
-//! - **empty**: nothing (or only blanks, or blanks and a comment) after `=`. Its
+//! - **double-quoted** `"…"`: may span lines; the escapes are `\n` (a line
+//!   feed), `\\`, `\"` and `\'`, the only ones `dotenvy` and Python's
+//!   `python-dotenv` both decode, and alike. Any other backslash sequence is an
+//!   error.
+//! - **empty**: nothing, or only blanks, after `=` (no comment: see below). Its
 //!   span is the empty range just after the `=`, so a sealed empty value is
 //!   written as `KEY=<token>` and opens back to `KEY=`.
 //!
-//! **No expansion.** `$VAR` and `${VAR}` are not expanded: values are taken
-//! literally (`dotenvy` and others expand them when loading; `cachet get` shows
-//! the text as written, without the backslash of `\$` in double quotes).
+//! **No expansion.** Values are taken literally, and so a `$` is allowed only
+//! where no loader expands it: inside single quotes, and not followed by `{`
+//! (see below). `dotenvy` expands `$NAME` and `${NAME}` in unquoted and
+//! double-quoted values and drops any other `$` there; `python-dotenv` expands
+//! `${NAME}` everywhere, single quotes included.
 //!
 //! # What is refused
 //!
@@ -46,12 +49,30 @@
 //!
 //! - a quote or backslash inside an unquoted value (`dotenvy` treats them as
 //!   quoting and escapes, most other loaders take them literally);
+//! - a `$` in an unquoted or a double-quoted value (`dotenvy` expands or drops
+//!   it, `python-dotenv` expands `${…}`, Node takes it literally): single-quote
+//!   the value;
+//! - `${` inside single quotes (`python-dotenv` expands it even there, the others
+//!   do not): such a value cannot be written in a `.env` file at all;
+//! - in double quotes, any escape but `\n`, `\\`, `\"` and `\'`: `\t` and `\r`
+//!   are errors to `dotenvy` and decoded by Python, `\$` and `\` before a space
+//!   are decoded by `dotenvy` and kept by Python, `\a`, `\b`, `\f` and `\v` are
+//!   decoded by Python only;
+//! - a backslash right before the closing quote, in either quoting (`"x\\"`,
+//!   `'x\'`): Python and Node match a quoted value with `"((?:\\"|[^"])*)"`, read
+//!   that quote as escaped, and run on to the next quote, lines later, so the
+//!   text between would be one value to cachet and other keys to them;
 //! - an unquoted value that starts with `#` (`dotenvy` and Node read an empty value
 //!   and a comment, Python and Docker the text) or with a backtick (Node quotes);
+//! - a `#` inside an unquoted value (`KEY=a#b` is `a#b` to `dotenvy` and Python,
+//!   `a` to Node, whose comments start at any `#`): quote the value;
+//! - a comment after an empty value, `KEY= # c` (empty to `dotenvy` and Node,
+//!   `# c` to Python): write `KEY=` alone, or `KEY="" # c`;
 //! - text right after a closing quote, a comment included (`"a"#b` is `a#b` to
 //!   `dotenvy`, `a` to Python);
 //! - `\'` inside single quotes (the end of the value to `dotenvy`'s value parser,
-//!   an escaped quote to its line reader and to Python);
+//!   an escaped quote to its line reader and to Python), and `\\` inside single
+//!   quotes (one backslash to Python, two to the others);
 //! - a CR outside quotes that is not followed by LF (a line break to Node and to
 //!   Python, part of the value to `dotenvy`);
 //! - any other white space outside quotes and comments than space and tab (a
@@ -60,6 +81,22 @@
 //!
 //! Errors name a line and a column and never quote the file: a value may be a
 //! secret.
+//!
+//! # Values that cannot be written
+//!
+//! `set` writes a value unquoted when it holds only characters every loader
+//! reads literally (letters, digits and `_ . / : @ % + , = -`); else in single
+//! quotes when it holds a `$` (and no `'`, `\` or CR); else in double quotes,
+//! escaping only `\n`, `\\` and `\"`. `representable` says which values no
+//! spelling carries to every loader alike, and why:
+//!
+//! - a CR anywhere (no escape for it is shared, and a bare one is a line break
+//!   to some loaders or turned into a line feed by them);
+//! - `${` anywhere (Python expands it in every quoting);
+//! - a `$` together with a `'` or a `\` (the `$` needs single quotes, which
+//!   cannot hold those);
+//! - a `\` at the very end of a value that needs quotes (it would stand right
+//!   before the closing quote).
 //!
 //! # Sealed values
 //!
@@ -272,7 +309,12 @@ impl<'t> Scanner<'t> {
         self.skip_blanks();
         let value = match self.peek() {
             None | Some('\n' | '\r') => self.empty(after_eq),
-            Some('#') if self.pos > after_eq => self.empty(after_eq),
+            Some('#') if self.pos > after_eq => {
+                return Err(self.error(
+                    self.pos,
+                    "a comment after an empty value is read as the value by some loaders; write KEY= alone, or KEY=\"\" before the comment",
+                ));
+            }
             Some('#') => {
                 return Err(self.error(
                     self.pos,
@@ -310,12 +352,19 @@ impl<'t> Scanner<'t> {
             match c {
                 '\n' | '\r' => break,
                 '#' if after_blank => break,
+                '#' => {
+                    return Err(self.error(
+                        self.pos,
+                        "a # inside an unquoted value starts a comment to some loaders; put the value in quotes",
+                    ));
+                }
                 '"' | '\'' | '\\' => {
                     return Err(self.error(
                         self.pos,
                         "a quote or backslash in an unquoted value (loaders disagree on it); put the whole value in quotes",
                     ));
                 }
+                '$' => return Err(self.dollar(self.pos)),
                 c if is_odd_space(c) => return Err(self.odd_space()),
                 _ => {}
             }
@@ -334,19 +383,34 @@ impl<'t> Scanner<'t> {
 
     /// Finds the closing `quote` of a value opening at the current position,
     /// skipping over backslash pairs; returns the offset of the closing quote.
+    /// Refuses a backslash right before the closing quote, and `\\` and `\'`
+    /// inside single quotes.
     fn closing(&self, quote: char) -> Result<usize, Error> {
         let open = self.pos;
         let mut chars = self.text[open + 1..].char_indices();
         while let Some((i, c)) = chars.next() {
+            let at = open + 1 + i;
             if c == quote {
-                return Ok(open + 1 + i);
+                if self.text[..at].ends_with('\\') {
+                    return Err(self.error(
+                        at - 1,
+                        "a backslash right before a closing quote is read differently by different loaders (some read an escaped quote and go on to the next one)",
+                    ));
+                }
+                return Ok(at);
             }
             if c == '\\' {
                 match chars.next() {
                     Some((_, '\'')) if quote == '\'' => {
                         return Err(self.error(
-                            open + 1 + i,
+                            at,
                             "a backslash before a quote inside single quotes is read differently by different loaders; use double quotes",
+                        ));
+                    }
+                    Some((_, '\\')) if quote == '\'' => {
+                        return Err(self.error(
+                            at,
+                            "two backslashes inside single quotes are read as one by some loaders; use double quotes",
                         ));
                     }
                     Some(_) => {}
@@ -361,13 +425,28 @@ impl<'t> Scanner<'t> {
         ))
     }
 
+    /// The error for a `$` where some loader expands it.
+    fn dollar(&self, at: usize) -> Error {
+        self.error(
+            at,
+            "a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+        )
+    }
+
     fn single_quoted(&mut self) -> Result<Value, Error> {
         let open = self.pos;
         let close = self.closing('\'')?;
+        let body = &self.text[open + 1..close];
+        if let Some(i) = body.find("${") {
+            return Err(self.error(
+                open + 1 + i,
+                "${ is expanded by some loaders even inside single quotes; a .env value cannot hold it",
+            ));
+        }
         self.pos = close + 1;
         Ok(Value {
             span: open..self.pos,
-            string: Zeroizing::new(self.text[open + 1..close].to_string()),
+            string: Zeroizing::new(body.to_string()),
         })
     }
 
@@ -380,20 +459,22 @@ impl<'t> Scanner<'t> {
         let mut out = Zeroizing::new(String::with_capacity(body.len()));
         let mut chars = body.char_indices();
         while let Some((i, c)) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
+            match c {
+                '$' => return Err(self.dollar(open + 1 + i)),
+                '\\' => {}
+                c => {
+                    out.push(c);
+                    continue;
+                }
             }
             // `closing` skipped backslash pairs, so one always follows.
             match chars.next().map(|(_, e)| e) {
                 Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some(e @ ('"' | '\\' | '$' | '\'' | ' ')) => out.push(e),
+                Some(e @ ('"' | '\\' | '\'')) => out.push(e),
                 _ => {
                     return Err(self.error(
                         open + 1 + i,
-                        "unknown escape in a double-quoted value (known: \\n \\t \\r \\\" \\\\ \\$ \\' and \\ with a space)",
+                        "unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
                     ));
                 }
             }
@@ -451,23 +532,61 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
     Ok(nodes)
 }
 
-/// The text of a value holding `s`: unquoted when every loader reads it literally,
-/// else double-quoted, escaping `"`, `\`, `$`, LF and CR.
+/// Why no `.env` spelling of `s` reads as `s` to every loader, if none does (see
+/// the module docs): `set` must refuse such a value, as [`string_literal`]
+/// cannot write it.
+pub(crate) fn representable(s: &str) -> Result<(), &'static str> {
+    if s.contains('\r') {
+        return Err(
+            "a carriage return cannot be written in a .env file so that every loader reads it (some turn it into a line feed)",
+        );
+    }
+    if s.contains("${") {
+        return Err(
+            "${ cannot be written in a .env file: some loaders expand it in every kind of quotes",
+        );
+    }
+    if s.contains('$') && s.contains(['\'', '\\']) {
+        return Err(
+            "a value with a $ must be single-quoted in a .env file (loaders expand it elsewhere), and single quotes cannot hold ' or \\",
+        );
+    }
+    if !is_plain(s) && s.ends_with('\\') {
+        return Err(
+            "a value ending with a backslash cannot be quoted in a .env file so that every loader reads it (some read an escaped closing quote)",
+        );
+    }
+    Ok(())
+}
+
+/// The text of a value holding `s`: unquoted when every loader reads it literally;
+/// else single-quoted when it holds a `$` (no loader expands `$` in single quotes
+/// but `${`); else double-quoted, escaping `"`, `\` and LF.
+///
+/// When [`representable`] refuses `s`, the text returned is one that [`scan`]
+/// refuses too: it never reads as another value, and a token sealed from it does
+/// not open.
 pub(crate) fn string_literal(s: &str) -> Zeroizing<String> {
     if is_plain(s) {
         return Zeroizing::new(s.to_string());
     }
     let mut out = Zeroizing::new(String::with_capacity(2 * s.len() + 2));
+    if s.contains('$') && representable(s).is_ok() {
+        // No `'`, `\`, CR or `${`: single quotes hold it literally for every loader.
+        out.push('\'');
+        out.push_str(s);
+        out.push('\'');
+        return out;
+    }
+    // When `representable` refuses `s`, `scan` refuses this text: a `$` in double
+    // quotes, a CR written `\r` (no escape cachet reads), or a `\` escape right
+    // before the closing quote.
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            // `dotenvy` would expand `$NAME`; escaped, every loader that expands
-            // reads a dollar sign.
-            '$' => out.push_str("\\$"),
             '\n' => out.push_str("\\n"),
-            // A bare CR is a line break to some loaders even inside quotes.
             '\r' => out.push_str("\\r"),
             c => out.push(c),
         }
@@ -597,7 +716,6 @@ mod tests {
             ("K=v\r\n", "v"),
             ("K=v  \t\r\n", "v"),
             ("K=a b  c", "a b  c"),
-            ("K=a#b", "a#b"),
             ("K=a #b", "a"),
             ("K=a\t# b", "a"),
             ("K=a==b", "a==b"),
@@ -606,7 +724,7 @@ mod tests {
                 "K=postgres://u:p%40ss@h:5432/db?x=1&y=2",
                 "postgres://u:p%40ss@h:5432/db?x=1&y=2",
             ),
-            ("K=$HOME/${X}", "$HOME/${X}"),
+            ("K=a # $HOME ${X}", "a"),
             ("K=héllo wörld ", "héllo wörld"),
         ] {
             assert_eq!(one(text), (raw.to_string(), raw.to_string()), "{text:?}");
@@ -618,7 +736,13 @@ mod tests {
         for (text, raw, content) in [
             ("K='a b'", "'a b'", "a b"),
             ("K='a\\nb $X \"q\"'", "'a\\nb $X \"q\"'", "a\\nb $X \"q\""),
-            ("K='a\\\\'", "'a\\\\'", "a\\\\"),
+            ("K='a\\b'", "'a\\b'", "a\\b"),
+            ("K='a\\n\\\"'", "'a\\n\\\"'", "a\\n\\\""),
+            (
+                "K='$HOME $ $$ {x} $'",
+                "'$HOME $ $$ {x} $'",
+                "$HOME $ $$ {x} $",
+            ),
             ("K='C:\\path' # c", "'C:\\path'", "C:\\path"),
             ("K='line1\nline2'\n", "'line1\nline2'", "line1\nline2"),
             (
@@ -630,10 +754,12 @@ mod tests {
             ("K=\"\"", "\"\"", ""),
             ("K=\"a b\"  ", "\"a b\"", "a b"),
             (
-                "K=\"\\n\\t\\r\\\"\\\\\\$\\'\\ x\"",
-                "\"\\n\\t\\r\\\"\\\\\\$\\'\\ x\"",
-                "\n\t\r\"\\$' x",
+                "K=\"\\n\\\"\\\\\\' x\\\\n\"",
+                "\"\\n\\\"\\\\\\' x\\\\n\"",
+                "\n\"\\' x\\n",
             ),
+            ("K=\"a\\\"\"", "\"a\\\"\"", "a\""),
+            ("K=\"a\\\\b\"", "\"a\\\\b\"", "a\\b"),
             ("K=\"it's\"", "\"it's\"", "it's"),
             ("K=\"a\nb\" # c\n", "\"a\nb\"", "a\nb"),
             ("K=\"a\rb\"", "\"a\rb\"", "a\rb"),
@@ -655,15 +781,7 @@ mod tests {
 
     #[test]
     fn empty_values_are_empty_spans_after_the_equals_sign() {
-        for text in [
-            "K=",
-            "K=\n",
-            "K=   \n",
-            "K=  # c\n",
-            "K =\t# c",
-            "K=\r\n",
-            "export K= ",
-        ] {
+        for text in ["K=", "K=\n", "K=   \n", "K=\r\n", "export K= "] {
             let nodes = scan(text).unwrap();
             assert_eq!(nodes.len(), 2, "{text:?}");
             let at = text.find('=').unwrap() + 1;
@@ -717,7 +835,101 @@ mod tests {
             ),
             (
                 "P=\"hun\\qter2\"",
-                "line 1, column 7: invalid .env: unknown escape in a double-quoted value (known: \\n \\t \\r \\\" \\\\ \\$ \\' and \\ with a space)",
+                "line 1, column 7: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            (
+                "P=\"hun\\tter2\"",
+                "line 1, column 7: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            (
+                "P=\"hunter2\\r\"",
+                "line 1, column 11: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            (
+                "P=\"hunter\\$2\"",
+                "line 1, column 10: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            (
+                "P=\"hunter\\ 2\"",
+                "line 1, column 10: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            (
+                "P=\"hunter\\a2\"",
+                "line 1, column 10: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            (
+                "P=\"hunter2\\\n\"",
+                "line 1, column 11: invalid .env: unsupported escape in a double-quoted value (loaders disagree on the others); the escapes are \\n \\\\ \\\" and \\'",
+            ),
+            // The forgery of the review: `"x\\"` then a value `"` LF `EVIL=1` LF `"`
+            // is two values to cachet and EVIL=1 to Python and Node.
+            (
+                "A=\"hunter2\\\\\"\nB=\"\nEVIL=1\n\"\n",
+                "line 1, column 12: invalid .env: a backslash right before a closing quote is read differently by different loaders (some read an escaped quote and go on to the next one)",
+            ),
+            (
+                "P=\"\\\\\"",
+                "line 1, column 5: invalid .env: a backslash right before a closing quote is read differently by different loaders (some read an escaped quote and go on to the next one)",
+            ),
+            (
+                "P=\"hunter2\\\"\\\\\" # c",
+                "line 1, column 14: invalid .env: a backslash right before a closing quote is read differently by different loaders (some read an escaped quote and go on to the next one)",
+            ),
+            (
+                "P='hunter2\\\\'\nB='\nEVIL=1\n'\n",
+                "line 1, column 11: invalid .env: two backslashes inside single quotes are read as one by some loaders; use double quotes",
+            ),
+            (
+                "P='hun\\\\ter2'",
+                "line 1, column 7: invalid .env: two backslashes inside single quotes are read as one by some loaders; use double quotes",
+            ),
+            (
+                "P='hunter2\\'",
+                "line 1, column 11: invalid .env: a backslash before a quote inside single quotes is read differently by different loaders; use double quotes",
+            ),
+            (
+                "P=hunter$2",
+                "line 1, column 9: invalid .env: a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+            ),
+            (
+                "P=pa$$hunter2 # c",
+                "line 1, column 5: invalid .env: a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+            ),
+            (
+                "P=${hunter2}",
+                "line 1, column 3: invalid .env: a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+            ),
+            (
+                "P=hunter2$",
+                "line 1, column 10: invalid .env: a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+            ),
+            (
+                "P=\"hunter2 $\"",
+                "line 1, column 12: invalid .env: a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+            ),
+            (
+                "P=\"a\nhunter2 ${X}\"",
+                "line 2, column 9: invalid .env: a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
+            ),
+            (
+                "P=hunter#2",
+                "line 1, column 9: invalid .env: a # inside an unquoted value starts a comment to some loaders; put the value in quotes",
+            ),
+            (
+                "P= # hunter2",
+                "line 1, column 4: invalid .env: a comment after an empty value is read as the value by some loaders; write KEY= alone, or KEY=\"\" before the comment",
+            ),
+            (
+                "export P =\t\t#hunter2\n",
+                "line 1, column 13: invalid .env: a comment after an empty value is read as the value by some loaders; write KEY= alone, or KEY=\"\" before the comment",
+            ),
+            (
+                "P='hunter2 ${X}'",
+                "line 1, column 12: invalid .env: ${ is expanded by some loaders even inside single quotes; a .env value cannot hold it",
+            ),
+            (
+                "P='hunter2\n${'",
+                "line 2, column 1: invalid .env: ${ is expanded by some loaders even inside single quotes; a .env value cannot hold it",
             ),
             (
                 "P=\"hunter2\" extra",
@@ -811,7 +1023,7 @@ mod tests {
             "x",
             "",
             "a b",
-            "a#b",
+            "\"a#b\"",
             "5432",
             "'x'",
             "\"x\"",
@@ -820,6 +1032,9 @@ mod tests {
             "\"a\\nb\"",
             "cachet:v1:AAAA",
             "=x",
+            "'$x $ {}'",
+            "\"a\\\\b\\\"\\'\"",
+            "'a\\b'",
         ] {
             assert!(is_single_scalar(ok), "{ok:?}");
         }
@@ -843,8 +1058,21 @@ mod tests {
             "\"unterminated",
             "'unterminated",
             "#x",
+            "a#b",
             "a\"b",
             "`x`",
+            "\"x\\\\\"",
+            "'x\\\\'",
+            "'x\\'",
+            "'x\\\\y'",
+            "$x",
+            "a$",
+            "\"$x\"",
+            "'${x}'",
+            "\"\\t\"",
+            "\"\\r\"",
+            "\"\\$\"",
+            "\"\\ \"",
         ] {
             assert!(!is_single_scalar(bad), "{bad:?}");
         }
@@ -882,13 +1110,45 @@ mod tests {
             ("", "\"\""),
             ("a b", "\"a b\""),
             ("#x", "\"#x\""),
-            ("$HOME", "\"\\$HOME\""),
+            ("$HOME", "'$HOME'"),
+            ("pa$$word", "'pa$$word'"),
+            ("a $x \"q\"\n{y}", "'a $x \"q\"\n{y}'"),
             ("a\"b\\c", "\"a\\\"b\\\\c\""),
-            ("l1\nl2\r\n", "\"l1\\nl2\\r\\n\""),
+            ("\\\"", "\"\\\\\\\"\""),
+            ("l1\nl2\n", "\"l1\\nl2\\n\""),
             ("it's\ttab", "\"it's\ttab\""),
+            ("{x}", "\"{x}\""),
             ("é", "\"é\""),
         ] {
-            assert_eq!(string_literal(s).as_str(), want, "{s:?}");
+            assert_eq!(representable(s), Ok(()), "{s:?}");
+            let lit = string_literal(s);
+            assert_eq!(lit.as_str(), want, "{s:?}");
+            assert!(is_single_scalar(&lit), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn values_no_spelling_carries_to_every_loader() {
+        let cr = "a carriage return cannot be written in a .env file so that every loader reads it (some turn it into a line feed)";
+        let brace =
+            "${ cannot be written in a .env file: some loaders expand it in every kind of quotes";
+        let dollar = "a value with a $ must be single-quoted in a .env file (loaders expand it elsewhere), and single quotes cannot hold ' or \\";
+        let end = "a value ending with a backslash cannot be quoted in a .env file so that every loader reads it (some read an escaped closing quote)";
+        for (s, want) in [
+            ("a\rb", cr),
+            ("l1\r\nl2", cr),
+            ("\r", cr),
+            ("${X}", brace),
+            ("a${", brace),
+            ("it's $5", dollar),
+            ("C:\\$x", dollar),
+            ("\\", end),
+            ("a b\\", end),
+            ("x\\\\", end),
+        ] {
+            assert_eq!(representable(s), Err(want), "{s:?}");
+            // What `string_literal` makes of it is refused, never misread.
+            assert!(!is_single_scalar(&string_literal(s)), "{s:?}");
         }
     }
 
@@ -925,14 +1185,28 @@ mod tests {
         }
     }
 
+    /// A value `string_literal` writes reads back as itself, and one it cannot
+    /// write (says `representable`) is written as text `scan` refuses.
+    fn string_literal_reads_back(s: &str) -> Result<(), TestCaseError> {
+        let lit = string_literal(s);
+        prop_assert_eq!(is_single_scalar(&lit), representable(s).is_ok());
+        if representable(s).is_ok() {
+            let text = format!("K={}\n", lit.as_str());
+            let nodes = scan(&text).unwrap();
+            prop_assert_eq!(nodes[1].string(), Some(s));
+        }
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn string_literals_read_back_exactly(s in any::<String>()) {
-            let lit = string_literal(&s);
-            prop_assert!(is_single_scalar(&lit));
-            let text = format!("K={}\n", lit.as_str());
-            let nodes = scan(&text).unwrap();
-            prop_assert_eq!(nodes[1].string(), Some(s.as_str()));
+            string_literal_reads_back(&s)?;
+        }
+
+        #[test]
+        fn tricky_string_literals_read_back_exactly(s in "[a$'\"\\{}\r\n #=\t]{0,12}") {
+            string_literal_reads_back(&s)?;
         }
 
         #[test]

@@ -120,6 +120,15 @@ impl Format {
         }
     }
 
+    /// Why the string `s` cannot be written as a value of this format so that every
+    /// reader of the format reads it back the same (only some .env values).
+    pub(crate) fn representable(self, s: &str) -> Result<(), &'static str> {
+        match self {
+            Format::Env => env::representable(s),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `raw` is valid text for a scalar of type `ty`.
     pub(crate) fn typed_literal(self, ty: ScalarType, raw: &str) -> bool {
         match self {
