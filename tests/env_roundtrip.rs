@@ -7,31 +7,14 @@ use std::fs;
 use std::path::PathBuf;
 
 use cachet::{
-    Error, Format, Identities, OpenError, Place, ScalarType, SealReport, Sealer, SecretKey,
-    Segment, Selection, ValuePath,
+    Error, Format, OpenError, Place, ScalarType, SealReport, Segment, Selection, ValuePath,
 };
 use proptest::prelude::*;
 
+mod common;
+use common::{all, key, path, sealer};
+
 const ENV: Format = Format::Env;
-
-fn key() -> (SecretKey, Identities) {
-    let k = SecretKey::from_bytes([7; 32]);
-    let mut ids = Identities::new();
-    ids.push(k.clone());
-    (k, ids)
-}
-
-fn sealer() -> Sealer {
-    Sealer::new(&key().0.public_key()).unwrap()
-}
-
-fn all() -> Selection {
-    Selection::Paths(vec![ValuePath::root()])
-}
-
-fn path(p: &str) -> ValuePath {
-    p.parse().unwrap()
-}
 
 fn seal(text: &str, selection: &Selection) -> (String, SealReport) {
     cachet::seal_document(ENV, text, selection, &mut sealer())

@@ -7,27 +7,12 @@
 use std::fs;
 use std::path::PathBuf;
 
-use cachet::{
-    Error, Format, Identities, OpenError, Place, ScalarType, Sealer, SecretKey, Segment, Selection,
-    ValuePath,
-};
+use cachet::{Error, Format, OpenError, Place, ScalarType, Segment, Selection, ValuePath};
 use proptest::prelude::*;
 use serde_json::Value;
 
-fn key() -> (SecretKey, Identities) {
-    let k = SecretKey::from_bytes([7; 32]);
-    let mut ids = Identities::new();
-    ids.push(k.clone());
-    (k, ids)
-}
-
-fn sealer() -> Sealer {
-    Sealer::new(&key().0.public_key()).unwrap()
-}
-
-fn all() -> Selection {
-    Selection::Paths(vec![ValuePath::root()])
-}
+mod common;
+use common::{all, key, path, sealer};
 
 /// The text with every scalar's bytes cut out: what sealing must not touch.
 fn skeleton(format: Format, text: &str) -> String {
@@ -311,10 +296,6 @@ fn named_paths_seal_exactly_those_values() {
     let (_, sealed) = check_round_trip(Format::Json, text, &Selection::Paths(paths));
     let sealed: Vec<String> = sealed.iter().map(ToString::to_string).collect();
     assert_eq!(sealed, ["b", "t.c[1]", "t.d.e"]);
-}
-
-fn path(s: &str) -> ValuePath {
-    s.parse().unwrap()
 }
 
 /// `set`s `value` at `p`, opens the result and returns it with serde_json's view.

@@ -6,15 +6,11 @@
 use std::fs;
 use std::path::PathBuf;
 
-use cachet::{Format, Identities, Sealer, SecretKey, Selection, ValuePath};
+use cachet::{Format, Sealer, Selection, ValuePath};
 use proptest::prelude::*;
 
-fn key() -> (SecretKey, Identities) {
-    let k = SecretKey::from_bytes([9; 32]);
-    let mut ids = Identities::new();
-    ids.push(k.clone());
-    (k, ids)
-}
+mod common;
+use common::key;
 
 /// Seals with `selection`, opens, and checks every promise of the format.
 fn check_round_trip(text: &str, selection: &Selection) -> cachet::SealReport {

@@ -8,34 +8,15 @@
 use std::fs;
 use std::path::PathBuf;
 
-use cachet::{
-    Error, Format, Identities, OpenError, Place, ScalarType, Sealer, SecretKey, Segment, Selection,
-    ValuePath,
-};
+use cachet::{Error, Format, OpenError, Place, ScalarType, Segment, Selection, ValuePath};
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+mod common;
+use common::{all, key, path, sealer};
+
 const YAML: Format = Format::Yaml;
-
-fn key() -> (SecretKey, Identities) {
-    let k = SecretKey::from_bytes([7; 32]);
-    let mut ids = Identities::new();
-    ids.push(k.clone());
-    (k, ids)
-}
-
-fn sealer() -> Sealer {
-    Sealer::new(&key().0.public_key()).unwrap()
-}
-
-fn all() -> Selection {
-    Selection::Paths(vec![ValuePath::root()])
-}
-
-fn path(s: &str) -> ValuePath {
-    s.parse().unwrap()
-}
 
 /// The text with every scalar's bytes cut out: what sealing must not touch.
 fn skeleton(text: &str) -> String {
