@@ -718,7 +718,8 @@ fn identities_come_from_the_first_source_present() {
         "key.txt",
     ]));
     // A broken identity names the line, never its text.
-    sb.write("broken.txt", "# c\nAGE-SECRET-KEY-1NOPE-this-is-secret\n");
+    let broken = sb.write("broken.txt", "# c\nAGE-SECRET-KEY-1NOPE-this-is-secret\n");
+    fs::set_permissions(&broken, fs::Permissions::from_mode(0o600)).unwrap();
     let o = sb.run(&["get", "app.toml", "api_key", "-i", "broken.txt"]);
     assert_eq!(o.code, 2);
     assert_eq!(
@@ -1030,4 +1031,71 @@ fn documents_of_a_multi_document_yaml_file_are_told_apart() {
     assert_fails(&o, 2, "k8s.yaml", Some("data.other"));
     let opened = sb.run(&["open", "k8s.yaml", "-i", "key.txt"]).stdout;
     assert_eq!(opened, text.replace("second-1", "\"new-1\""));
+}
+
+#[test]
+fn an_identity_can_come_from_a_command_run_without_a_shell() {
+    let sb = Sandbox::new();
+    sealed_example(&sb);
+    fs::rename(sb.path("key.txt"), sb.path("my key.txt")).unwrap();
+    let args = ["get", "app.toml", "api_key"];
+    let with = |cmd: &str| sb.run_with(&args, b"", &[("CACHET_IDENTITY_COMMAND", cmd)]);
+    let o = with("cat 'my key.txt'");
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "sk_live_51HxQ2eKz8mB4vR7tYpL9wN3c"),
+        "{}",
+        o.stderr
+    );
+    // No shell: a pipe is just an argument to cat, which then fails.
+    let o = with("cat 'my key.txt' | tee x");
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("cachet: CACHET_IDENTITY_COMMAND: cat failed (exit status: 1)"),
+        "{}",
+        o.stderr
+    );
+    assert!(!sb.path("x").exists());
+    let o = with("no-such-command-here");
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .starts_with("cachet: CACHET_IDENTITY_COMMAND: cannot run no-such-command-here: ")
+    );
+    let o = with("echo AGE-SECRET-KEY-1secret-looking");
+    assert_eq!(
+        o.stderr,
+        "cachet: CACHET_IDENTITY_COMMAND: output of echo: line 1 is not an age identity (AGE-SECRET-KEY-1…)\n"
+    );
+    let o = with("cat 'unclosed");
+    assert_eq!(
+        o.stderr,
+        "cachet: CACHET_IDENTITY_COMMAND: a single quote is not closed\n"
+    );
+    // CACHET_IDENTITY_FILE comes before the command.
+    let o = sb.run_with(
+        &args,
+        b"",
+        &[
+            ("CACHET_IDENTITY_FILE", "my key.txt"),
+            ("CACHET_IDENTITY_COMMAND", "false"),
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+#[test]
+fn an_identity_file_readable_by_others_gets_a_warning() {
+    let sb = Sandbox::new();
+    sealed_example(&sb);
+    let quiet = sb.run(&["get", "app.toml", "api_key", "-i", "key.txt"]);
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""));
+    fs::set_permissions(sb.path("key.txt"), fs::Permissions::from_mode(0o644)).unwrap();
+    let o = sb.run(&["get", "app.toml", "api_key", "-i", "key.txt"]);
+    assert_eq!(o.code, 0);
+    assert_eq!(
+        o.stderr,
+        "cachet: warning: identity file key.txt is accessible by group or others (mode 0644); run chmod 600 on it\n"
+    );
 }

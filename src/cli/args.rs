@@ -116,8 +116,9 @@ pub struct RecipientArg {
 #[derive(Args, Debug)]
 pub struct IdentityArg {
     /// An identity file (repeatable). Without -i: $CACHET_IDENTITY (the key text),
-    /// else $CACHET_IDENTITY_FILE, else $XDG_CONFIG_HOME/cachet/identity.txt; the
-    /// first present is used.
+    /// else $CACHET_IDENTITY_FILE, else $CACHET_IDENTITY_COMMAND (run without a
+    /// shell; its output is the key), else $XDG_CONFIG_HOME/cachet/identity.txt;
+    /// the first present is used.
     #[arg(short, long = "identity", value_name = "IDENTITY")]
     pub identities: Vec<PathBuf>,
 }
