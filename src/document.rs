@@ -239,8 +239,9 @@ fn open_where(
             path: &node.path,
         };
         let raw = opener.open(&token, &place).map_err(fail)?;
-        let raw = String::from_utf8(raw.to_vec())
-            .map(Zeroizing::new)
+        // Checked in place, so no copy of the plaintext escapes the wiped buffers.
+        let raw = std::str::from_utf8(&raw)
+            .map(|s| Zeroizing::new(s.to_string()))
             .map_err(|_| fail(OpenError::Refused("the opened text is not UTF-8")))?;
         if !format.is_single_scalar(&raw) {
             return Err(fail(OpenError::Refused(
