@@ -12,7 +12,7 @@ use cachet::{
 use proptest::prelude::*;
 
 mod common;
-use common::{all, key, path, sealer};
+use common::{all, fixture_files, key, path, sealer, untouched_lines};
 
 const ENV: Format = Format::Env;
 
@@ -76,7 +76,7 @@ fn check_round_trip(text: &str, selection: &Selection) -> (String, SealReport) {
     // Lines holding no sealed value are unchanged and in order.
     let sealed_lines: Vec<&str> = sealed.split('\n').collect();
     let mut at = 0;
-    for line in untouched_lines(text, &report.sealed) {
+    for line in untouched_lines(ENV, text, &report.sealed) {
         let found = sealed_lines[at..].iter().position(|l| *l == line);
         let Some(i) = found else {
             panic!("line {line:?} is missing or out of order in the sealed file");
@@ -101,28 +101,6 @@ fn check_round_trip(text: &str, selection: &Selection) -> (String, SealReport) {
     (sealed, report)
 }
 
-/// The lines of `text` that hold no part of a value at one of `paths`.
-fn untouched_lines<'t>(text: &'t str, paths: &[ValuePath]) -> Vec<&'t str> {
-    let spans: Vec<_> = cachet::list_values(ENV, text)
-        .unwrap()
-        .into_iter()
-        .filter(|v| paths.contains(&v.path))
-        .map(|v| v.span)
-        .collect();
-    assert_eq!(spans.len(), paths.len());
-    let mut out = Vec::new();
-    let mut pos = 0;
-    for line in text.split('\n') {
-        let end = pos + line.len();
-        // An empty value's span is empty, but its line changes too.
-        if !spans.iter().any(|s| s.start <= end && s.end >= pos) {
-            out.push(line);
-        }
-        pos = end + 1;
-    }
-    out
-}
-
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/env")
 }
@@ -132,16 +110,10 @@ fn fixture(name: &str) -> String {
 }
 
 fn fixtures() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = fs::read_dir(fixture_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "env"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_str().unwrap().to_string();
-            (name, fs::read_to_string(&p).unwrap())
-        })
+    let out: Vec<(String, String)> = fixture_files("env", &["env"])
+        .into_iter()
+        .map(|(p, text)| (p.file_name().unwrap().to_str().unwrap().to_string(), text))
         .collect();
-    out.sort();
     assert!(out.len() >= 14, "{} fixtures", out.len());
     out
 }

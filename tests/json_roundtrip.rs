@@ -4,15 +4,12 @@
 //! bytes change, and every value reads back as serde_json decodes it. Forged
 //! tokens whose text is not exactly one JSON scalar are refused.
 
-use std::fs;
-use std::path::PathBuf;
-
 use cachet::{Error, Format, OpenError, Place, ScalarType, Segment, Selection, ValuePath};
 use proptest::prelude::*;
 use serde_json::Value;
 
 mod common;
-use common::{all, key, path, sealer};
+use common::{all, fixture_files, key, path, sealer};
 
 /// The text with every scalar's bytes cut out: what sealing must not touch.
 fn skeleton(format: Format, text: &str) -> String {
@@ -57,24 +54,17 @@ fn check_round_trip(format: Format, text: &str, selection: &Selection) -> (Strin
 }
 
 fn fixtures() -> Vec<(String, Format, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/json");
-    let mut out: Vec<(String, Format, String)> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter_map(|p| {
-            let format = match p.extension()?.to_str()? {
-                "json" => Format::Json,
-                "jsonc" => Format::Jsonc,
-                _ => return None,
+    let out: Vec<(String, Format, String)> = fixture_files("json", &["json", "jsonc"])
+        .into_iter()
+        .map(|(p, text)| {
+            let format = if p.extension().is_some_and(|e| e == "jsonc") {
+                Format::Jsonc
+            } else {
+                Format::Json
             };
-            Some((
-                p.display().to_string(),
-                format,
-                fs::read_to_string(&p).unwrap(),
-            ))
+            (p.display().to_string(), format, text)
         })
         .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
     assert!(out.len() >= 12, "fixtures are missing");
     out
 }

@@ -10,7 +10,7 @@ use cachet::{Format, Sealer, Selection, ValuePath};
 use proptest::prelude::*;
 
 mod common;
-use common::key;
+use common::{fixture_files, key, untouched_lines};
 
 /// Seals with `selection`, opens, and checks every promise of the format.
 fn check_round_trip(text: &str, selection: &Selection) -> cachet::SealReport {
@@ -36,7 +36,7 @@ fn check_round_trip(text: &str, selection: &Selection) -> cachet::SealReport {
     // Lines holding no sealed value are unchanged and in order.
     let sealed_lines: Vec<&str> = sealed.split('\n').collect();
     let mut at = 0;
-    for line in untouched_lines(text, &report.sealed) {
+    for line in untouched_lines(Format::Toml, text, &report.sealed) {
         let found = sealed_lines[at..].iter().position(|l| *l == line);
         let Some(i) = found else {
             panic!("line {line:?} is missing or out of order in the sealed file");
@@ -46,40 +46,16 @@ fn check_round_trip(text: &str, selection: &Selection) -> cachet::SealReport {
     report
 }
 
-/// The lines of `text` that hold no part of a value at one of `paths`.
-fn untouched_lines<'t>(text: &'t str, paths: &[ValuePath]) -> Vec<&'t str> {
-    let spans: Vec<_> = cachet::list_values(Format::Toml, text)
-        .unwrap()
-        .into_iter()
-        .filter(|v| paths.contains(&v.path))
-        .map(|v| v.span)
-        .collect();
-    assert_eq!(spans.len(), paths.len());
-    let mut out = Vec::new();
-    let mut pos = 0;
-    for line in text.split('\n') {
-        let end = pos + line.len();
-        if !spans.iter().any(|s| s.start <= end && s.end > pos) {
-            out.push(line);
-        }
-        pos = end + 1;
-    }
-    out
-}
-
 fn fixtures() -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/toml");
-    let mut out: Vec<(String, String)> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| (p.display().to_string(), fs::read_to_string(&p).unwrap()))
+    let mut out: Vec<(String, String)> = fixture_files("toml", &["toml"])
+        .into_iter()
+        .chain(
+            fixture_files("example", &["toml"])
+                .into_iter()
+                .filter(|(p, _)| p.ends_with("app.toml")),
+        )
+        .map(|(p, text)| (p.display().to_string(), text))
         .collect();
-    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/example/app.toml");
-    out.push((
-        example.display().to_string(),
-        fs::read_to_string(example).unwrap(),
-    ));
     out.sort();
     assert!(out.len() >= 8);
     out

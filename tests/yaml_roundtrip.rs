@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 mod common;
-use common::{all, key, path, sealer};
+use common::{all, fixture_files, key, path, sealer};
 
 const YAML: Format = Format::Yaml;
 
@@ -58,14 +58,10 @@ fn check_round_trip(text: &str, selection: &Selection) -> (String, Vec<ValuePath
 }
 
 fn fixtures() -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/yaml");
-    let mut out: Vec<(String, String)> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| (p.display().to_string(), fs::read_to_string(&p).unwrap()))
+    let out: Vec<(String, String)> = fixture_files("yaml", &["yaml"])
+        .into_iter()
+        .map(|(p, text)| (p.display().to_string(), text))
         .collect();
-    out.sort();
     assert!(out.len() >= 12, "fixtures are missing");
     out
 }
