@@ -28,6 +28,20 @@ pub enum KeyError {
     /// The recipient is a low-order point: sealing to it would give an all-zero
     /// shared secret that anyone can compute.
     WeakRecipient,
+    /// A member's recipient is not usable; the text says why.
+    Recipient(&'static str),
+    /// A plugin recipient or identity needs `age-plugin-<name>`, which is not on
+    /// `PATH`.
+    PluginMissing(String),
+    /// An identity file of a kind cachet cannot use; the text says which.
+    UnsupportedIdentity(&'static str),
+    /// The identity file is protected by a passphrase and there is no terminal to
+    /// ask it on.
+    NeedsPassphrase,
+    /// The passphrase does not open the identity file (or the file was altered).
+    WrongPassphrase,
+    /// A cachet passphrase-protected identity could not be opened; the text says why.
+    Protected(String),
 }
 
 impl fmt::Display for KeyError {
@@ -46,6 +60,19 @@ impl fmt::Display for KeyError {
             KeyError::WeakRecipient => f.write_str(
                 "the recipient is not a usable X25519 public key (low-order point); generate a new one with `cachet keygen`",
             ),
+            KeyError::Recipient(why) => write!(f, "not a usable member key: {why}"),
+            KeyError::PluginMissing(name) => write!(
+                f,
+                "the age plugin program age-plugin-{name} is not on PATH; install it to use this key"
+            ),
+            KeyError::UnsupportedIdentity(why) => write!(f, "not a usable identity: {why}"),
+            KeyError::NeedsPassphrase => f.write_str(
+                "protected by a passphrase, and there is no terminal to ask it on; give an unprotected key (CACHET_IDENTITY) to non-interactive runs",
+            ),
+            KeyError::WrongPassphrase => {
+                f.write_str("the passphrase does not open it (or the file was altered)")
+            }
+            KeyError::Protected(why) => f.write_str(why),
         }
     }
 }
@@ -217,3 +244,110 @@ impl fmt::Display for PathSyntaxError {
 }
 
 impl std::error::Error for PathSyntaxError {}
+
+/// A keyring (`.cachet/keys/<env>.age`) could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyringError {
+    /// None of the identities given opens the keyring.
+    NotAMember,
+    /// The file is not a readable age file; the text is age's reason.
+    Damaged(String),
+    /// The decrypted content does not follow `spec/policy.md`, "Keyrings".
+    Malformed(&'static str),
+    /// The content is of a layout version this build does not read.
+    UnsupportedVersion,
+    /// A keyring needs at least one member.
+    NoMembers,
+    /// A member's key cannot be used (member name, reason).
+    Member(String, KeyError),
+    /// Encryption failed; the text is age's reason.
+    Encrypt(String),
+}
+
+impl fmt::Display for KeyringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyringError::NotAMember => f.write_str(
+                "none of your identities opens it: you are not a member (a member can add you with `cachet members add`)",
+            ),
+            KeyringError::Damaged(why) => write!(f, "not a readable age file ({why})"),
+            KeyringError::Malformed(why) => write!(f, "damaged content: {why}"),
+            KeyringError::UnsupportedVersion => {
+                f.write_str("written by a newer cachet (unknown keyring version); upgrade cachet")
+            }
+            KeyringError::NoMembers => {
+                f.write_str("an environment needs at least one member to hold its key")
+            }
+            KeyringError::Member(name, e) => write!(f, "member {name:?}: {e}"),
+            KeyringError::Encrypt(why) => write!(f, "cannot encrypt: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyringError {}
+
+/// The policy file (`.cachet.toml`) is invalid, or does not answer a question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The file is not valid TOML.
+    Parse {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column (in characters).
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A field is missing, unknown or wrong.
+    Invalid {
+        /// The field's place, e.g. `environments.production.files[1]`.
+        at: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+    /// No environment of that name.
+    UnknownEnvironment(String),
+    /// An environment of that name exists already.
+    EnvironmentExists(String),
+    /// Two environments cover the same file.
+    Overlap {
+        /// The file, relative to the policy's directory.
+        file: String,
+        /// One environment covering it.
+        first: String,
+        /// Another environment covering it.
+        second: String,
+    },
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::Parse {
+                line,
+                column,
+                message,
+            } => write!(f, "line {line}, column {column}: {}", message.trim()),
+            PolicyError::Invalid { at, reason } => write!(f, "{at}: {reason}"),
+            PolicyError::UnknownEnvironment(name) => write!(
+                f,
+                "no environment {name:?} (see `cachet env list`; add one with `cachet env add`)"
+            ),
+            PolicyError::EnvironmentExists(name) => {
+                write!(f, "environment {name:?} exists already")
+            }
+            PolicyError::Overlap {
+                file,
+                first,
+                second,
+            } => write!(
+                f,
+                "{file} is covered by both environment {first} and environment {second}; a file belongs to exactly one environment: narrow the files globs in .cachet.toml"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}

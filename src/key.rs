@@ -26,7 +26,7 @@ pub const KEY_ID_LEN: usize = 12;
 /// A public environment key: the 32 bytes of an X25519 public key.
 ///
 /// Anyone holding it can seal values; only the matching [`SecretKey`] opens them.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey([u8; 32]);
 
 impl PublicKey {

@@ -44,8 +44,15 @@ pub mod atomic;
 pub mod document;
 pub mod error;
 pub mod format;
+pub mod glob;
+pub mod identity_file;
 pub mod key;
+pub mod keyring;
+pub mod member;
 pub mod path;
+pub mod pins;
+pub mod policy;
+pub mod protected_identity;
 pub mod sealed_value;
 pub mod selection;
 pub mod token;
@@ -54,8 +61,9 @@ pub use document::{
     SealReport, ValueInfo, get_value, get_value_in, list_values, open_document, seal_document,
     set_value, set_value_in,
 };
-pub use error::{Error, KeyError, OpenError, PathSyntaxError};
+pub use error::{Error, KeyError, KeyringError, OpenError, PathSyntaxError, PolicyError};
 pub use format::{Format, ScalarType};
+pub use glob::{FileGlob, GlobError, PathGlob};
 pub use key::{Identities, KeyId, PublicKey, SecretKey};
 pub use path::{Segment, ValuePath};
 pub use sealed_value::{Opener, Place, Sealer};

@@ -85,8 +85,60 @@ impl ValuePath {
     }
 }
 
-fn is_bare(c: char) -> bool {
+/// Whether `c` may appear in a key written without quotes. Shared with value
+/// globs, whose bare keys are written the same way.
+pub(crate) fn is_bare(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// Reads the index written at `s[open..]`, which starts with `[`: its number and
+/// the offset just past its `]`. Shared with value globs so a malformed index is
+/// reported the same way in both.
+pub(crate) fn parse_index(s: &str, open: usize) -> Result<(usize, usize), PathSyntaxError> {
+    let err = |offset, message| PathSyntaxError { offset, message };
+    let close = s
+        .get(open..)
+        .and_then(|rest| rest.find(']'))
+        .map(|j| open + j)
+        .ok_or_else(|| err(open, "'[' without ']'"))?;
+    let digits = s.get(open + 1..close).unwrap_or_default();
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return Err(err(
+            open + 1,
+            "an index is a decimal number without leading zeros",
+        ));
+    }
+    let n = digits
+        .parse::<usize>()
+        .map_err(|_| err(open + 1, "index out of range"))?;
+    Ok((n, close + 1))
+}
+
+/// Reads the quoted key written at `s[open..]`, which starts with `"`: the decoded
+/// key and the offset just past its closing quote. Shared with value globs, where
+/// a quoted key is how a literal `*`, `?` or `.` is written.
+pub(crate) fn parse_quoted(s: &str, open: usize) -> Result<(String, usize), PathSyntaxError> {
+    let err = |offset, message| PathSyntaxError { offset, message };
+    let start = open + 1;
+    let mut key = String::new();
+    let mut chars = s.get(start..).unwrap_or_default().char_indices();
+    while let Some((k, c)) = chars.next() {
+        match c {
+            '"' => return Ok((key, start + k + 1)),
+            '\\' => match chars.next() {
+                Some((_, '"')) => key.push('"'),
+                Some((_, '\\')) => key.push('\\'),
+                _ => {
+                    return Err(err(start + k, "only \\\" and \\\\ escapes are allowed"));
+                }
+            },
+            c => key.push(c),
+        }
+    }
+    Err(err(open, "unterminated quoted key"))
 }
 
 impl fmt::Display for ValuePath {
@@ -144,25 +196,9 @@ impl FromStr for ValuePath {
                     if expect_key && !segments.is_empty() {
                         return Err(err(i, "a key must follow '.'"));
                     }
-                    let close = s[i..]
-                        .find(']')
-                        .map(|j| i + j)
-                        .ok_or_else(|| err(i, "'[' without ']'"))?;
-                    let digits = &s[i + 1..close];
-                    if digits.is_empty()
-                        || !digits.bytes().all(|b| b.is_ascii_digit())
-                        || (digits.len() > 1 && digits.starts_with('0'))
-                    {
-                        return Err(err(
-                            i + 1,
-                            "an index is a decimal number without leading zeros",
-                        ));
-                    }
-                    let n = digits
-                        .parse::<usize>()
-                        .map_err(|_| err(i + 1, "index out of range"))?;
+                    let (n, next) = parse_index(s, i)?;
                     segments.push(Segment::Index(n));
-                    i = close + 1;
+                    i = next;
                     expect_key = false;
                 }
                 b'.' => {
@@ -176,35 +212,9 @@ impl FromStr for ValuePath {
                     if !expect_key {
                         return Err(err(i, "expected '.' or '[' between segments"));
                     }
-                    let mut key = String::new();
-                    let mut j = i + 1;
-                    let mut chars = s[j..].char_indices();
-                    let mut closed = false;
-                    while let Some((k, c)) = chars.next() {
-                        match c {
-                            '"' => {
-                                j += k + 1;
-                                closed = true;
-                                break;
-                            }
-                            '\\' => match chars.next() {
-                                Some((_, '"')) => key.push('"'),
-                                Some((_, '\\')) => key.push('\\'),
-                                _ => {
-                                    return Err(err(
-                                        j + k,
-                                        "only \\\" and \\\\ escapes are allowed",
-                                    ));
-                                }
-                            },
-                            c => key.push(c),
-                        }
-                    }
-                    if !closed {
-                        return Err(err(i, "unterminated quoted key"));
-                    }
+                    let (key, next) = parse_quoted(s, i)?;
                     segments.push(Segment::Key(key));
-                    i = j;
+                    i = next;
                     expect_key = false;
                 }
                 _ => {

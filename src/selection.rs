@@ -1,6 +1,7 @@
 //! Which values `seal` seals: the default rule of `spec/format.md`, "Which values
 //! are sealed", or exactly the paths the user named.
 
+use crate::glob::PathGlob;
 use crate::path::ValuePath;
 
 /// Key names whose last words are one of these are secrets (compared on the words
@@ -34,6 +35,10 @@ pub enum Selection {
     /// Exactly these paths, and every value beneath a path that names a table or
     /// an array.
     Paths(Vec<ValuePath>),
+    /// The default rule, and also every value a glob matches or lies beneath
+    /// (naming a table seals everything in it): how a policy's list of keys to
+    /// seal adds to the default rule without switching it off.
+    DefaultAnd(Vec<PathGlob>),
 }
 
 impl Selection {
@@ -41,12 +46,17 @@ impl Selection {
     /// string, is to be sealed.
     pub fn wants(&self, path: &ValuePath, string: Option<&str>) -> bool {
         match self {
-            Selection::Default => {
-                path.name().is_some_and(name_is_secret) || string.is_some_and(content_is_secret)
-            }
+            Selection::Default => default_wants(path, string),
             Selection::Paths(paths) => paths.iter().any(|p| path.starts_with(p)),
+            Selection::DefaultAnd(globs) => {
+                default_wants(path, string) || globs.iter().any(|g| g.matches_or_under(path))
+            }
         }
     }
+}
+
+fn default_wants(path: &ValuePath, string: Option<&str>) -> bool {
+    path.name().is_some_and(name_is_secret) || string.is_some_and(content_is_secret)
 }
 
 /// Splits a key name into lower-case words on `_`, `-`, `.`, spaces and camelCase
@@ -166,6 +176,32 @@ mod tests {
     fn signing_private_key_path_is_sealed() {
         let p: ValuePath = "signing.private_key".parse().unwrap();
         assert!(Selection::Default.wants(&p, Some("x")));
+    }
+
+    #[test]
+    fn default_and_adds_globs_to_the_default_rule() {
+        let sel = Selection::DefaultAnd(vec![
+            "stripe.*".parse().unwrap(),
+            "servers[*].host".parse().unwrap(),
+        ]);
+        let wants = |p: &str, s: Option<&str>| sel.wants(&p.parse().unwrap(), s);
+        // The default rule still applies.
+        assert!(wants("db.password", Some("x")));
+        assert!(wants("db.url", Some("postgres://u:pw@h/db")));
+        // A glob match, and everything beneath one.
+        assert!(wants("stripe.publishable", Some("pk_live")));
+        assert!(wants("stripe.webhooks[0].url", Some("https://x")));
+        assert!(wants("servers[3].host", Some("10.0.0.1")));
+        // Neither.
+        assert!(!wants("stripe", None));
+        assert!(!wants("servers[3].port", None));
+        assert!(!wants("app.name", Some("demo")));
+        // With no glob it is the default rule.
+        let none = Selection::DefaultAnd(Vec::new());
+        let p: ValuePath = "app.name".parse().unwrap();
+        assert!(!none.wants(&p, Some("demo")));
+        let p: ValuePath = "app.token".parse().unwrap();
+        assert!(none.wants(&p, Some("demo")));
     }
 
     #[test]

@@ -98,6 +98,17 @@ impl SealedAt {
 }
 
 impl SealedAt {
+    /// Parses the RFC 3339 form [`SealedAt::rfc3339`] writes, and only it:
+    /// `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds).
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let compact: String = s.chars().filter(|c| !matches!(c, '-' | ':')).collect();
+        Self::parse(&compact)
+    }
+
     /// The time as RFC 3339 (`2026-11-29T03:40:36Z`), for people and reports.
     pub fn rfc3339(&self) -> String {
         let s = self.to_string();

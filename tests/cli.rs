@@ -279,7 +279,7 @@ fn named_paths_and_missing_recipient() {
     assert_eq!(none.code, 2);
     assert_eq!(
         none.stderr,
-        "cachet: no recipient: pass -r age1… (the environment's public key) or set CACHET_RECIPIENT\n"
+        "cachet: no recipient: pass -r age1… (the environment's public key), set CACHET_RECIPIENT, or describe the environments in .cachet.toml (`cachet init`)\n"
     );
     let wrong = sb.run(&["seal", "c.toml", "-r", "age1notakey"]);
     assert_eq!(wrong.code, 2);

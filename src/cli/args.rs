@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "cachet", version, about, long_about = None, max_term_width = 100)]
 #[command(
-    after_help = "Exit status: 0 success; 1 a sealed value failed to open; 2 bad usage or unreadable input."
+    after_help = "Exit status: 0 success; 1 a sealed value or keyring failed to open, a pinned key changed, or a check found a problem; 2 bad usage or unreadable input."
 )]
 pub struct Cli {
     /// What to do.
@@ -27,6 +27,30 @@ pub enum Command {
         /// public key on stdout. Without it the identity goes to stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Protect the identity with a passphrase, asked on the terminal (Argon2id,
+        /// spec/identity.md). For a personal identity, never for a deploy key.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Create .cachet.toml in the current directory (the repository's root).
+    Init {
+        /// Also create this first environment (as `cachet env add NAME` does).
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        #[command(flatten)]
+        add: EnvAddArgs,
+    },
+    /// Manage environments: their keys and the files they cover.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Manage who can open an environment's keyring.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Check the policy and, for environments you are a member of, that each
+    /// keyring matches it (key and members).
+    Check {
+        #[command(flatten)]
+        identity: IdentityArg,
     },
     /// Seal the secret values of files in place (only the public key is needed).
     Seal {
@@ -42,6 +66,8 @@ pub enum Command {
         /// Print the sealed file on stdout instead of rewriting it.
         #[arg(long)]
         stdout: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
         #[command(flatten)]
         input: InputTypeArg,
     },
@@ -92,6 +118,8 @@ pub enum Command {
         #[arg(long = "type", value_enum, default_value_t = TypeArg::String)]
         ty: TypeArg,
         #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
         input: InputTypeArg,
     },
     /// Print a shell completion script.
@@ -107,18 +135,138 @@ pub enum Command {
 /// Who values are sealed to.
 #[derive(Args, Debug)]
 pub struct RecipientArg {
-    /// The environment's public key (age1…). Default: $CACHET_RECIPIENT.
+    /// The environment's public key (age1…). Default: $CACHET_RECIPIENT, else the
+    /// key of the file's environment in .cachet.toml.
     #[arg(short, long, value_name = "RECIPIENT")]
     pub recipient: Option<String>,
+}
+
+/// How seal and set use the policy when no recipient is given.
+#[derive(Args, Debug)]
+pub struct PolicyArgs {
+    /// Seal for this environment of .cachet.toml instead of the one whose files
+    /// globs cover the file.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Accept an environment key that differs from the one pinned on this machine
+    /// (only after checking why it changed: a swapped key lets its owner read
+    /// what you seal).
+    #[arg(long)]
+    pub accept_new_key: bool,
+    /// Seal even though no member can open the environment's key (no keyring, or
+    /// no members).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The options of a new environment.
+#[derive(Args, Debug)]
+pub struct EnvAddArgs {
+    /// A glob of the files the environment covers, relative to .cachet.toml's
+    /// directory (repeatable), e.g. 'config/prod/**'.
+    #[arg(long = "files", value_name = "GLOB")]
+    pub files: Vec<String>,
+    /// A value path glob to seal beyond the default rule (repeatable), e.g. 'stripe.*'.
+    #[arg(long = "seal", value_name = "GLOB")]
+    pub seal: Vec<String>,
+    /// A member, NAME=RECIPIENT (age1…, ssh-ed25519 …, ssh-rsa … or an age plugin
+    /// recipient); repeatable.
+    #[arg(long = "member", value_name = "NAME=RECIPIENT")]
+    pub members: Vec<String>,
+    /// Do not make your own identity a member.
+    #[arg(long)]
+    pub no_self: bool,
+    /// Your name as a member (default: git config user.name, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub self_name: Option<String>,
+    /// How often the key is to be rotated, in days, e.g. 90d.
+    #[arg(long, value_name = "DAYS", default_value = "90d")]
+    pub rotate_every: String,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+}
+
+/// `cachet env …`
+#[derive(Subcommand, Debug)]
+pub enum EnvCommand {
+    /// Create an environment: a new key, its keyring and its entry in .cachet.toml.
+    Add {
+        /// The environment's name (lower-case letters, digits, - and _).
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        add: EnvAddArgs,
+    },
+    /// List the environments of .cachet.toml.
+    List,
+    /// Print an environment's private key(s) as an identity file, to provision a
+    /// deploy target (needs a member's identity).
+    Key {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        name: String,
+        /// Print even when standard output is a terminal.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
+}
+
+/// `cachet members …`
+#[derive(Subcommand, Debug)]
+pub enum MembersCommand {
+    /// Add a member: re-encrypt the keyring to them too.
+    Add {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        env: String,
+        /// NAME=RECIPIENT (age1…, ssh-ed25519 …, ssh-rsa … or an age plugin recipient).
+        #[arg(value_name = "NAME=RECIPIENT")]
+        member: String,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
+    /// Remove a member: re-encrypt the keyring without them. They knew the key:
+    /// rotate it and change the secrets.
+    Remove {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        env: String,
+        /// The member's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
+    /// List an environment's members.
+    List {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        env: String,
+    },
+    /// Make the keyring and .cachet.toml agree again (after an interrupted command
+    /// or a merge): re-encrypt the keyring to the members .cachet.toml lists.
+    Sync {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        env: String,
+        /// Rewrite .cachet.toml from the keyring instead (members and public key).
+        #[arg(long)]
+        from_keyring: bool,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
 }
 
 /// Where identities come from.
 #[derive(Args, Debug)]
 pub struct IdentityArg {
-    /// An identity file (repeatable). Without -i: $CACHET_IDENTITY (the key text),
-    /// else $CACHET_IDENTITY_FILE, else $CACHET_IDENTITY_COMMAND (run without a
-    /// shell; its output is the key), else $XDG_CONFIG_HOME/cachet/identity.txt;
-    /// the first present is used.
+    /// An identity file (repeatable): age keys, an SSH private key, or either
+    /// protected by a passphrase. Without -i: $CACHET_IDENTITY (the key text), else
+    /// $CACHET_IDENTITY_FILE, else $CACHET_IDENTITY_COMMAND (run without a shell;
+    /// its output is the key), else $XDG_CONFIG_HOME/cachet/identity.txt, else
+    /// ~/.ssh/id_ed25519 and ~/.ssh/id_rsa; the first present is used.
     #[arg(short, long = "identity", value_name = "IDENTITY")]
     pub identities: Vec<PathBuf>,
 }

@@ -1,23 +1,65 @@
-//! Where the command line finds identities (secret keys) and recipients.
+//! Where the command line finds identities (secret keys) and recipients, and how
+//! it asks for a passphrase (on the terminal only, never from a pipe).
 
 use std::env;
 use std::fs;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cachet::{Identities, PublicKey};
+use cachet::PublicKey;
+use cachet::identity_file::IdentitySet;
 
 use super::Failure;
 
-/// The default identity file: `$XDG_CONFIG_HOME/cachet/identity.txt`, else
-/// `~/.config/cachet/identity.txt`.
-fn default_identity_file() -> Option<PathBuf> {
+/// cachet's configuration directory: `$XDG_CONFIG_HOME/cachet`, else
+/// `~/.config/cachet`.
+pub fn config_dir() -> Option<PathBuf> {
     let base = env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("cachet").join("identity.txt"))
+    Some(base.join("cachet"))
+}
+
+/// The default identity file: `identity.txt` in [`config_dir`].
+fn default_identity_file() -> Option<PathBuf> {
+    Some(config_dir()?.join("identity.txt"))
+}
+
+/// How the library talks to the person running cachet: messages on stderr, and
+/// passphrases read without echo from the terminal, only when there is one.
+#[derive(Clone, Copy, Debug)]
+pub struct Terminal;
+
+impl Terminal {
+    /// Whether a person is there to answer: stderr (where prompts go) is a terminal.
+    pub fn present() -> bool {
+        std::io::stderr().is_terminal()
+    }
+}
+
+impl age::Callbacks for Terminal {
+    fn display_message(&self, message: &str) {
+        let _ = writeln!(std::io::stderr(), "cachet: {message}");
+    }
+
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+
+    fn request_public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        if !Terminal::present() {
+            return None;
+        }
+        rpassword::prompt_password(description)
+            .ok()
+            .map(age::secrecy::SecretString::from)
+    }
 }
 
 /// Warns, as ssh does, when an identity file can be read by group or others.
@@ -38,15 +80,18 @@ fn warn_if_exposed(path: &Path) {
     }
 }
 
-fn read_identity_file(path: &Path) -> Result<Identities, Failure> {
+fn parse_identities(bytes: &[u8], source: &str) -> Result<IdentitySet, Failure> {
+    IdentitySet::parse(bytes, source, Terminal)
+        .map_err(|e| Failure::usage(format!("{source}: {e}")))
+}
+
+fn read_identity_file(path: &Path) -> Result<IdentitySet, Failure> {
     warn_if_exposed(path);
-    let text = fs::read(path)
-        .map_err(|e| Failure::usage(format!("identity file {}: {e}", path.display())))?;
-    let text = zeroize::Zeroizing::new(text);
-    let text = std::str::from_utf8(&text)
-        .map_err(|_| Failure::usage(format!("identity file {}: not UTF-8 text", path.display())))?;
-    Identities::parse(text)
-        .map_err(|e| Failure::usage(format!("identity file {}: {e}", path.display())))
+    let name = format!("identity file {}", path.display());
+    let bytes = zeroize::Zeroizing::new(
+        fs::read(path).map_err(|e| Failure::usage(format!("{name}: {e}")))?,
+    );
+    parse_identities(&bytes, &name)
 }
 
 /// Splits a command line into words the way a shell quotes, and no more: blanks
@@ -107,7 +152,7 @@ fn split_words(line: &str) -> Result<Vec<String>, &'static str> {
 }
 
 /// Runs `CACHET_IDENTITY_COMMAND` and reads the identities it prints.
-fn identity_from_command(line: &str) -> Result<Identities, Failure> {
+fn identity_from_command(line: &str) -> Result<IdentitySet, Failure> {
     let from = "CACHET_IDENTITY_COMMAND";
     let words = split_words(line).map_err(|why| Failure::usage(format!("{from}: {why}")))?;
     let out = Command::new(&words[0])
@@ -123,24 +168,17 @@ fn identity_from_command(line: &str) -> Result<Identities, Failure> {
             words[0], out.status
         )));
     }
-    let text = std::str::from_utf8(&stdout).map_err(|_| {
-        Failure::usage(format!(
-            "{from}: the output of {} is not UTF-8 text",
-            words[0]
-        ))
-    })?;
-    Identities::parse(text)
-        .map_err(|e| Failure::usage(format!("{from}: output of {}: {e}", words[0])))
+    parse_identities(&stdout, &format!("{from}: output of {}", words[0]))
 }
 
 /// The identities to open with: the FIRST present of `-i` files (all of them),
 /// `CACHET_IDENTITY`, `CACHET_IDENTITY_FILE`, `CACHET_IDENTITY_COMMAND`, the
-/// default identity file.
-pub fn load(files: &[PathBuf]) -> Result<Identities, Failure> {
+/// default identity file, `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` (both).
+pub fn load(files: &[PathBuf]) -> Result<IdentitySet, Failure> {
     if !files.is_empty() {
-        let mut ids = Identities::new();
+        let mut ids = IdentitySet::new();
         for f in files {
-            ids.extend(read_identity_file(f)?.iter().cloned());
+            ids.extend(read_identity_file(f)?);
         }
         return Ok(ids);
     }
@@ -149,8 +187,7 @@ pub fn load(files: &[PathBuf]) -> Result<Identities, Failure> {
             text.into_string()
                 .map_err(|_| Failure::usage("CACHET_IDENTITY is not UTF-8 text"))?,
         );
-        return Identities::parse(&text)
-            .map_err(|e| Failure::usage(format!("CACHET_IDENTITY: {e}")));
+        return parse_identities(text.as_bytes(), "CACHET_IDENTITY");
     }
     if let Some(path) = env::var_os("CACHET_IDENTITY_FILE").filter(|v| !v.is_empty()) {
         return read_identity_file(Path::new(&path));
@@ -164,25 +201,39 @@ pub fn load(files: &[PathBuf]) -> Result<Identities, Failure> {
     if let Some(path) = default_identity_file().filter(|p| p.exists()) {
         return read_identity_file(&path);
     }
+    let ssh: Vec<PathBuf> = env::var_os("HOME")
+        .map(|h| {
+            ["id_ed25519", "id_rsa"]
+                .iter()
+                .map(|n| PathBuf::from(&h).join(".ssh").join(n))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !ssh.is_empty() {
+        let mut ids = IdentitySet::new();
+        for path in &ssh {
+            ids.extend(read_identity_file(path)?);
+        }
+        return Ok(ids);
+    }
     Err(Failure::usage(
-        "no identity: pass -i FILE, or set CACHET_IDENTITY (the key), CACHET_IDENTITY_FILE or CACHET_IDENTITY_COMMAND, or create ~/.config/cachet/identity.txt",
+        "no identity: pass -i FILE, or set CACHET_IDENTITY (the key), CACHET_IDENTITY_FILE or CACHET_IDENTITY_COMMAND, or create ~/.config/cachet/identity.txt with `cachet keygen -o`",
     ))
 }
 
-/// The recipient to seal to: `-r`, else `CACHET_RECIPIENT`.
-pub fn recipient(arg: Option<&str>) -> Result<PublicKey, Failure> {
+/// The recipient given explicitly: `-r`, else `CACHET_RECIPIENT`; `None` when
+/// neither is, so the policy decides.
+pub fn explicit_recipient(arg: Option<&str>) -> Result<Option<PublicKey>, Failure> {
     let (text, from) = match arg {
         Some(r) => (r.to_string(), "-r"),
         None => match env::var("CACHET_RECIPIENT") {
             Ok(r) if !r.is_empty() => (r, "CACHET_RECIPIENT"),
-            _ => {
-                return Err(Failure::usage(
-                    "no recipient: pass -r age1… (the environment's public key) or set CACHET_RECIPIENT",
-                ));
-            }
+            _ => return Ok(None),
         },
     };
     text.parse::<PublicKey>()
+        .map(Some)
         .map_err(|e| Failure::usage(format!("{from}: {e}")))
 }
 

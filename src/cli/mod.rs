@@ -4,6 +4,7 @@
 
 mod args;
 mod identity;
+mod team;
 
 use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
@@ -11,11 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cachet::atomic::{self, FileLock, Mode};
-use cachet::{Format, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath};
+use cachet::{
+    Format, KeyId, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath,
+};
 use clap::{CommandFactory, Parser};
 use zeroize::Zeroizing;
 
-use args::{Cli, Command, InputType, TypeArg};
+use args::{Cli, Command, EnvCommand, InputType, MembersCommand, PolicyArgs, TypeArg};
 
 /// Why the command stopped: the message (one line, no secret) and the exit status.
 pub struct Failure {
@@ -28,6 +31,14 @@ impl Failure {
     fn usage(message: impl Into<String>) -> Self {
         Failure {
             code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// A refusal for safety, or something that failed to open: exit status 1.
+    fn refused(message: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
             message: message.into(),
         }
     }
@@ -55,20 +66,57 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// A line for the person at the terminal (progress, warnings): on stderr, so
+/// stdout carries only what was asked for.
+fn note(message: &str) {
+    let _ = writeln!(io::stderr(), "cachet: {message}");
+}
+
 fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Keygen { output } => keygen(output.as_deref()),
+        Command::Keygen { output, passphrase } => keygen(output.as_deref(), passphrase),
+        Command::Init { env, add } => team::init(env.as_deref(), &add),
+        Command::Env(EnvCommand::Add { name, add }) => team::env_add(&name, &add),
+        Command::Env(EnvCommand::List) => team::env_list(),
+        Command::Env(EnvCommand::Key {
+            name,
+            force,
+            identity,
+        }) => team::env_key(&name, force, &identity.identities),
+        Command::Members(MembersCommand::Add {
+            env,
+            member,
+            identity,
+        }) => team::members_change(&env, team::MemberChange::Add(&member), &identity.identities),
+        Command::Members(MembersCommand::Remove {
+            env,
+            name,
+            identity,
+        }) => team::members_change(
+            &env,
+            team::MemberChange::Remove(&name),
+            &identity.identities,
+        ),
+        Command::Members(MembersCommand::List { env }) => team::members_list(&env),
+        Command::Members(MembersCommand::Sync {
+            env,
+            from_keyring,
+            identity,
+        }) => team::members_sync(&env, from_keyring, &identity.identities),
+        Command::Check { identity } => team::check(&identity.identities),
         Command::Seal {
             files,
             recipient,
             paths,
             stdout,
+            policy,
             input,
         } => seal(
             &files,
             recipient.recipient.as_deref(),
             &paths,
             stdout,
+            &policy,
             input.input_type,
         ),
         Command::Open {
@@ -100,12 +148,14 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             document,
             recipient,
             ty,
+            policy,
             input,
         } => set(
             &file,
             (document, &path),
             recipient.recipient.as_deref(),
             ty,
+            &policy,
             input.input_type,
         ),
         Command::Completions { shell } => {
@@ -194,10 +244,47 @@ fn parse_path(s: &str) -> Result<ValuePath, Failure> {
         .map_err(|e| Failure::usage(format!("{s:?}: {e}")))
 }
 
-fn keygen(output: Option<&Path>) -> Result<(), Failure> {
+/// Asks for a new passphrase twice, on the terminal only.
+fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
+    if !identity::Terminal::present() {
+        return Err(Failure::usage(
+            "keygen --passphrase asks for the passphrase on a terminal, and there is none",
+        ));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| Failure::usage(format!("cannot read the passphrase: {e}")))
+    };
+    let first = ask("New passphrase: ")?;
+    if first.is_empty() {
+        return Err(Failure::usage("the passphrase must not be empty"));
+    }
+    if *ask("Same passphrase again: ")? != *first {
+        return Err(Failure::usage(
+            "the two passphrases differ; nothing was written",
+        ));
+    }
+    Ok(first)
+}
+
+fn keygen(output: Option<&Path>, passphrase: bool) -> Result<(), Failure> {
     let key = SecretKey::generate();
-    let text = cachet::key::identity_file_text(&key, &SealedAt::now().rfc3339());
+    let mut text = cachet::key::identity_file_text(&key, &SealedAt::now().rfc3339());
     let public = key.public_key().to_string();
+    if passphrase {
+        let pass = new_passphrase()?;
+        text = Zeroizing::new(
+            cachet::protected_identity::protect(
+                &text,
+                &pass,
+                cachet::protected_identity::KdfParams::DEFAULT,
+                &mut rand_core::OsRng,
+            )
+            .map_err(|e| Failure::usage(format!("cannot protect the key: {e}")))?
+            .to_string(),
+        );
+    }
     match output {
         Some(path) => {
             atomic::write_atomic(path, text.as_bytes(), Mode::Private, true).map_err(|e| {
@@ -220,23 +307,88 @@ fn keygen(output: Option<&Path>) -> Result<(), Failure> {
     }
 }
 
+/// Where one file's values are sealed to, and which of them.
+struct Target {
+    recipient: PublicKey,
+    selection: Selection,
+    policy: Option<team::SealTarget>,
+}
+
+/// Resolves a file's target: the recipient given explicitly, else its
+/// environment in the policy (checked and pinned).
+fn target(
+    file: &Path,
+    explicit: Option<PublicKey>,
+    named: Option<&Selection>,
+    args: &PolicyArgs,
+) -> Result<Target, Failure> {
+    Ok(match explicit {
+        Some(recipient) => Target {
+            recipient,
+            selection: named.cloned().unwrap_or_default(),
+            policy: None,
+        },
+        None => {
+            let t = team::seal_target(file, is_stdin(file), args)?;
+            Target {
+                recipient: t.recipient,
+                selection: named.cloned().unwrap_or_else(|| t.env.selection()),
+                policy: Some(t),
+            }
+        }
+    })
+}
+
+/// A library error of seal or set, naming the other environment when a value
+/// carries its key.
+fn seal_failure(file: &str, e: cachet::Error, target: &Target) -> Failure {
+    if let (cachet::Error::ForeignKey { path, found, .. }, Some(t)) = (&e, &target.policy)
+        && let Some(other) = t.policy.environment_of_key(found)
+    {
+        return Failure::refused(format!(
+            "{file}: {path}: is sealed to the key of environment {}, but the file belongs to environment {}; a file holds the values of one environment",
+            other.name, t.env.name
+        ));
+    }
+    Failure::doc(file, e)
+}
+
+/// One sealer per recipient for the whole run: one ephemeral key per run and
+/// environment, so opening costs one X25519 per environment.
+fn sealer_for<'a>(
+    sealers: &'a mut Vec<(PublicKey, Sealer)>,
+    recipient: &PublicKey,
+) -> Result<&'a mut Sealer, Failure> {
+    let i = match sealers.iter().position(|(r, _)| r == recipient) {
+        Some(i) => i,
+        None => {
+            let s =
+                Sealer::new(recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
+            sealers.push((*recipient, s));
+            sealers.len() - 1
+        }
+    };
+    Ok(&mut sealers[i].1)
+}
+
 fn seal(
     files: &[PathBuf],
     recipient: Option<&str>,
     paths: &[String],
     to_stdout: bool,
+    policy: &PolicyArgs,
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
-    let recipient = identity::recipient(recipient)?;
-    let selection = if paths.is_empty() {
-        Selection::Default
+    let explicit = identity::explicit_recipient(recipient)?;
+    let named = if paths.is_empty() {
+        None
     } else {
-        Selection::Paths(
+        Some(Selection::Paths(
             paths
                 .iter()
                 .map(|p| parse_path(p))
                 .collect::<Result<_, _>>()?,
-        )
+        ))
     };
     let stdin_files = files.iter().filter(|f| is_stdin(f)).count();
     if (to_stdout || stdin_files > 0) && files.len() > 1 {
@@ -244,15 +396,16 @@ fn seal(
             "--stdout and `-` take a single FILE; seal several files in place",
         ));
     }
-    // One ephemeral key for the whole run: opening then costs one X25519 per run.
-    let mut sealer =
-        Sealer::new(&recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
     let in_place = !to_stdout && stdin_files == 0;
     // Take every lock (in a fixed order, so two runs cannot deadlock), seal everything
     // in memory, and only then write: one bad file leaves every file untouched.
     let mut order: Vec<&PathBuf> = files.iter().collect();
     order.sort();
     order.dedup();
+    let targets = order
+        .iter()
+        .map(|f| target(f, explicit, named.as_ref(), policy))
+        .collect::<Result<Vec<_>, _>>()?;
     let _locks = if in_place {
         order
             .iter()
@@ -261,12 +414,14 @@ fn seal(
     } else {
         Vec::new()
     };
+    let mut sealers = Vec::new();
     let mut results = Vec::new();
-    for file in order {
+    for (file, target) in order.into_iter().zip(&targets) {
         let input = read_input(file, input_type)?;
+        let sealer = sealer_for(&mut sealers, &target.recipient)?;
         let (sealed, report) =
-            cachet::seal_document(input.format, &input.text, &selection, &mut sealer)
-                .map_err(|e| Failure::doc(&input.name, e))?;
+            cachet::seal_document(input.format, &input.text, &target.selection, sealer)
+                .map_err(|e| seal_failure(&input.name, e, target))?;
         if !in_place {
             return write_stdout(sealed.as_bytes());
         }
@@ -296,16 +451,50 @@ fn seal(
     Ok(())
 }
 
+/// Runs `f` with the keys at hand; when a value needs a key not held, takes it
+/// from the environment's keyring (a member's identity) and tries again.
+fn with_keys<T>(
+    file: &Path,
+    name: &str,
+    identities: &[PathBuf],
+    f: impl Fn(&cachet::Identities) -> Result<T, cachet::Error>,
+) -> Result<T, Failure> {
+    let mut ids = identity::load(identities)?;
+    let mut tried: Vec<KeyId> = Vec::new();
+    loop {
+        match f(ids.keys()) {
+            Err(cachet::Error::Open {
+                reason: cachet::OpenError::NoIdentity(id),
+                path,
+            }) if !tried.contains(&id) => {
+                tried.push(id);
+                let before = ids.keys().len();
+                team::unlock_for(file, &[id], &mut ids)?;
+                if ids.keys().len() == before {
+                    return Err(Failure::doc(
+                        name,
+                        cachet::Error::Open {
+                            reason: cachet::OpenError::NoIdentity(id),
+                            path,
+                        },
+                    ));
+                }
+            }
+            other => return other.map_err(|e| Failure::doc(name, e)),
+        }
+    }
+}
+
 fn open(
     file: &Path,
     identities: &[PathBuf],
     output: Option<&Path>,
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
-    let ids = identity::load(identities)?;
     let input = read_input(file, input_type)?;
-    let opened = cachet::open_document(input.format, &input.text, &ids)
-        .map_err(|e| Failure::doc(&input.name, e))?;
+    let opened = with_keys(file, &input.name, identities, |ids| {
+        cachet::open_document(input.format, &input.text, ids)
+    })?;
     match output {
         Some(out) => write_file(out, opened.as_bytes(), Mode::Private),
         None => write_stdout(opened.as_bytes()),
@@ -319,10 +508,10 @@ fn get(
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
     let path = parse_path(path)?;
-    let ids = identity::load(identities)?;
     let input = read_input(file, input_type)?;
-    let value = cachet::get_value_in(input.format, &input.text, document, &path, &ids)
-        .map_err(|e| Failure::doc(&input.name, e))?;
+    let value = with_keys(file, &input.name, identities, |ids| {
+        cachet::get_value_in(input.format, &input.text, document, &path, ids)
+    })?;
     // The exact content for pipes and `$(…)`; a newline only for a person's terminal.
     write_stdout(value.as_bytes())?;
     if io::stdout().is_terminal() {
@@ -365,6 +554,7 @@ fn set(
     (document, path): (u32, &str),
     recipient: Option<&str>,
     ty: TypeArg,
+    policy: &PolicyArgs,
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
     if is_stdin(file) {
@@ -373,7 +563,7 @@ fn set(
         ));
     }
     let path = parse_path(path)?;
-    let recipient = identity::recipient(recipient)?;
+    let target = target(file, identity::explicit_recipient(recipient)?, None, policy)?;
     let ty = match ty {
         TypeArg::String => ScalarType::String,
         TypeArg::Int => ScalarType::Int,
@@ -382,7 +572,7 @@ fn set(
     };
     let value = read_value(&path)?;
     let mut sealer =
-        Sealer::new(&recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
+        Sealer::new(&target.recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
     let _lock = lock(file)?;
     let input = read_input(file, input_type)?;
     let out = cachet::set_value_in(
@@ -394,7 +584,7 @@ fn set(
         ty,
         &mut sealer,
     )
-    .map_err(|e| Failure::doc(&input.name, e))?;
+    .map_err(|e| seal_failure(&input.name, e, &target))?;
     write_file(file, out.as_bytes(), Mode::Keep)?;
     let _ = writeln!(io::stderr(), "{}: sealed {path}", input.name);
     Ok(())

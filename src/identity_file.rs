@@ -1,0 +1,286 @@
+//! Personal and deploy identities, whatever file they come in.
+//!
+//! An identity file may hold age X25519 identities (`AGE-SECRET-KEY-1…`: an
+//! environment key opens values directly, and any of them opens keyrings it is a
+//! member of), age plugin identities (`AGE-PLUGIN-…`), an OpenSSH private key
+//! (ed25519 or RSA), an age file encrypted with a passphrase (`age -p`) around
+//! such lines, or a cachet passphrase-protected identity (`spec/identity.md`).
+//! Passphrases are asked through the caller's [`age::Callbacks`], so the library
+//! never prompts by itself.
+
+use std::io::{BufReader, Read};
+
+use age::secrecy::ExposeSecret;
+use zeroize::Zeroizing;
+
+use crate::error::KeyError;
+use crate::key::{Identities, SecretKey};
+use crate::member::MemberRecipient;
+use crate::protected_identity;
+
+/// The largest identity file read (age's own limit for identity files).
+const MAX_IDENTITY_BYTES: usize = 16 << 20;
+
+/// What a set of identity files gives: X25519 keys, which open values whose key
+/// id they match, and age identities of every kind, which open keyrings.
+#[derive(Default)]
+pub struct IdentitySet {
+    keys: Identities,
+    age: Vec<Box<dyn age::Identity + Send + Sync>>,
+    recipients: Vec<MemberRecipient>,
+}
+
+impl std::fmt::Debug for IdentitySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentitySet")
+            .field("keys", &self.keys.len())
+            .field("age", &self.age.len())
+            .field("recipients", &self.recipients)
+            .finish()
+    }
+}
+
+impl IdentitySet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The X25519 keys, which open values sealed to them.
+    pub fn keys(&self) -> &Identities {
+        &self.keys
+    }
+
+    /// Adds keys that open values (for example an environment's keys taken from its
+    /// keyring).
+    pub fn add_keys(&mut self, keys: &Identities) {
+        self.keys.extend(keys.iter().cloned());
+    }
+
+    /// The identities that can open keyrings.
+    pub fn age_identities(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        self.age.iter().map(|b| b.as_ref() as &dyn age::Identity)
+    }
+
+    /// Whether the set holds nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.age.is_empty() && self.keys.is_empty()
+    }
+
+    /// The member keys these identities answer to, where they can be known without
+    /// a plugin (X25519 and SSH).
+    pub fn recipients(&self) -> &[MemberRecipient] {
+        &self.recipients
+    }
+
+    /// Adds everything of `other`.
+    pub fn extend(&mut self, other: IdentitySet) {
+        self.keys.extend(other.keys.iter().cloned());
+        self.age.extend(other.age);
+        for r in other.recipients {
+            if !self.recipients.contains(&r) {
+                self.recipients.push(r);
+            }
+        }
+    }
+
+    fn push_x25519(&mut self, key: SecretKey) -> Result<(), KeyError> {
+        let id: age::x25519::Identity = key
+            .to_age_string()
+            .parse()
+            .map_err(|_| KeyError::InvalidIdentity)?;
+        self.age.push(Box::new(id));
+        let r = MemberRecipient::X25519(key.public_key());
+        if !self.recipients.contains(&r) {
+            self.recipients.push(r);
+        }
+        self.keys.push(key);
+        Ok(())
+    }
+
+    /// Reads an identity file of any supported kind. `source` names it in
+    /// passphrase prompts; errors name a line number at most, never its text.
+    pub fn parse<C: age::Callbacks>(
+        bytes: &[u8],
+        source: &str,
+        callbacks: C,
+    ) -> Result<IdentitySet, KeyError> {
+        if bytes.len() > MAX_IDENTITY_BYTES {
+            return Err(KeyError::UnsupportedIdentity(
+                "larger than any identity file",
+            ));
+        }
+        // A binary age file is not UTF-8 after its header: recognise it first.
+        let start = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(bytes.len());
+        let head = &bytes[start..];
+        if head.starts_with(b"age-encryption.org/v1\n")
+            || head.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+        {
+            let plain = decrypt_age_identity(bytes, source, &callbacks)?;
+            return Self::parse_lines(&plain, callbacks);
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| KeyError::UnsupportedIdentity("not UTF-8 text"))?;
+        if head.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY-----")
+            || head.starts_with(b"-----BEGIN RSA PRIVATE KEY-----")
+        {
+            return Self::parse_ssh(text, source, callbacks);
+        }
+        if protected_identity::is_protected(text) {
+            let pass = callbacks
+                .request_passphrase(&format!("Passphrase for {source}: "))
+                .ok_or(KeyError::NeedsPassphrase)?;
+            let plain = protected_identity::unprotect(text, pass.expose_secret())
+                .map_err(|e| KeyError::Protected(e.to_string()))?;
+            return Self::parse_lines(&plain, callbacks);
+        }
+        Self::parse_lines(text, callbacks)
+    }
+
+    /// An identity file of lines: `AGE-SECRET-KEY-1…` and `AGE-PLUGIN-…`, with
+    /// blank lines and `#` comments.
+    fn parse_lines<C: age::Callbacks>(text: &str, callbacks: C) -> Result<IdentitySet, KeyError> {
+        let mut set = IdentitySet::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.starts_with("AGE-PLUGIN-") {
+                let id: age::plugin::Identity = line
+                    .parse()
+                    .map_err(|_| KeyError::IdentityLine { line: n + 1 })?;
+                let name = id.plugin().to_string();
+                let plugin = age::plugin::IdentityPluginV1::new(&name, &[id], callbacks.clone())
+                    .map_err(|_| KeyError::PluginMissing(name))?;
+                set.age.push(Box::new(plugin));
+                continue;
+            }
+            let key = line
+                .parse::<SecretKey>()
+                .map_err(|_| KeyError::IdentityLine { line: n + 1 })?;
+            set.push_x25519(key)?;
+        }
+        if set.is_empty() {
+            return Err(KeyError::NoIdentity);
+        }
+        Ok(set)
+    }
+
+    fn parse_ssh<C: age::Callbacks>(
+        text: &str,
+        source: &str,
+        callbacks: C,
+    ) -> Result<IdentitySet, KeyError> {
+        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source.to_string()))
+            .map_err(|_| KeyError::UnsupportedIdentity("not a readable SSH private key"))?;
+        if let age::ssh::Identity::Unsupported(_) = id {
+            return Err(KeyError::UnsupportedIdentity(
+                "an SSH key of a type age cannot use (only ssh-ed25519 and ssh-rsa)",
+            ));
+        }
+        let mut set = IdentitySet::new();
+        if let Ok(r) = age::ssh::Recipient::try_from(id.clone())
+            && let Ok(r) = r.to_string().parse()
+        {
+            set.recipients.push(r);
+        }
+        set.age.push(Box::new(id.with_callbacks(callbacks)));
+        Ok(set)
+    }
+}
+
+/// Decrypts an identity file encrypted with a passphrase by `age -p`.
+fn decrypt_age_identity<C: age::Callbacks>(
+    bytes: &[u8],
+    source: &str,
+    callbacks: &C,
+) -> Result<Zeroizing<String>, KeyError> {
+    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
+    let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
+        .map_err(|_| KeyError::UnsupportedIdentity("a damaged age-encrypted file"))?;
+    if !decryptor.is_scrypt() {
+        return Err(KeyError::UnsupportedIdentity(
+            "an age file encrypted to recipients; an identity file may only be encrypted with a passphrase (age -p)",
+        ));
+    }
+    let pass = callbacks
+        .request_passphrase(&format!("Passphrase for {source}: "))
+        .ok_or(KeyError::NeedsPassphrase)?;
+    let identity = age::scrypt::Identity::new(pass);
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|_| KeyError::WrongPassphrase)?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader
+        .by_ref()
+        .take(MAX_IDENTITY_BYTES as u64)
+        .read_to_end(&mut plain)
+        .map_err(|_| KeyError::WrongPassphrase)?;
+    match std::str::from_utf8(&plain) {
+        Ok(s) => Ok(Zeroizing::new(s.to_string())),
+        Err(_) => Err(KeyError::UnsupportedIdentity(
+            "the decrypted identity is not UTF-8 text",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone)]
+    struct Pass(Option<&'static str>);
+
+    impl age::Callbacks for Pass {
+        fn display_message(&self, _: &str) {}
+        fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+            None
+        }
+        fn request_public_string(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn request_passphrase(&self, _: &str) -> Option<age::secrecy::SecretString> {
+            self.0
+                .map(|p| age::secrecy::SecretString::from(p.to_string()))
+        }
+    }
+
+    #[test]
+    fn an_age_passphrase_file_opens_with_its_passphrase_only() {
+        let key = SecretKey::from_bytes([3; 32]);
+        let text = crate::key::identity_file_text(&key, "2026-01-01T00:00:00Z");
+        let enc = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(
+            "correct horse".to_string(),
+        ));
+        let mut out = Vec::new();
+        let mut w = enc.wrap_output(&mut out).unwrap();
+        std::io::Write::write_all(&mut w, text.as_bytes()).unwrap();
+        w.finish().unwrap();
+
+        let set = IdentitySet::parse(&out, "id.age", Pass(Some("correct horse"))).unwrap();
+        assert!(set.keys().get(&key.public_key().key_id()).is_some());
+        assert_eq!(
+            set.recipients(),
+            &[MemberRecipient::X25519(key.public_key())]
+        );
+        let err = IdentitySet::parse(&out, "id.age", Pass(Some("wrong"))).unwrap_err();
+        assert_eq!(err, KeyError::WrongPassphrase);
+        let err = IdentitySet::parse(&out, "id.age", Pass(None)).unwrap_err();
+        assert_eq!(err, KeyError::NeedsPassphrase);
+    }
+
+    #[test]
+    fn bad_lines_are_named_by_number_only() {
+        let err =
+            IdentitySet::parse(b"# c\n\nAGE-SECRET-KEY-1NOPE\n", "f", Pass(None)).unwrap_err();
+        assert_eq!(err, KeyError::IdentityLine { line: 3 });
+        assert_eq!(
+            IdentitySet::parse(b"# only a comment\n", "f", Pass(None)).unwrap_err(),
+            KeyError::NoIdentity
+        );
+    }
+}
