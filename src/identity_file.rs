@@ -9,8 +9,10 @@
 //! never prompts by itself.
 
 use std::io::{BufReader, Read};
+use std::sync::{Arc, OnceLock};
 
-use age::secrecy::ExposeSecret;
+use age::secrecy::{ExposeSecret, SecretString};
+use age_core::format::{FileKey, Stanza};
 use zeroize::Zeroizing;
 
 use crate::error::KeyError;
@@ -28,6 +30,80 @@ pub struct IdentitySet {
     keys: Identities,
     age: Vec<Box<dyn age::Identity + Send + Sync>>,
     recipients: Vec<MemberRecipient>,
+    locked: Vec<Arc<Locked>>,
+}
+
+/// What a passphrase protects: a cachet protected identity or an `age -p` file.
+enum Sealed {
+    Cachet(String),
+    Age(Vec<u8>),
+}
+
+/// How a locked identity asks for its passphrase (the caller's callbacks).
+type AskPassphrase = Box<dyn Fn(&str) -> Option<SecretString> + Send + Sync>;
+
+/// The opened keys of a passphrase-protected identity: for values, and for age.
+type Opened = (Vec<SecretKey>, Vec<age::x25519::Identity>);
+
+/// A passphrase-protected identity file, opened the first time a key is needed,
+/// so a command that needs no key (or another identity) never asks.
+struct Locked {
+    source: String,
+    sealed: Sealed,
+    ask: AskPassphrase,
+    opened: OnceLock<Result<Opened, KeyError>>,
+}
+
+impl Locked {
+    fn open(&self) -> &Result<Opened, KeyError> {
+        self.opened.get_or_init(|| {
+            let pass = (self.ask)(&format!("Passphrase for {}: ", self.source))
+                .ok_or(KeyError::NeedsPassphrase)?;
+            let plain = match &self.sealed {
+                Sealed::Cachet(text) => protected_identity::unprotect(text, pass.expose_secret())
+                    .map_err(|e| match e {
+                    protected_identity::ProtectError::WrongPassphraseOrDamaged => {
+                        KeyError::WrongPassphrase
+                    }
+                    other => KeyError::Protected(other.to_string()),
+                })?,
+                Sealed::Age(bytes) => decrypt_age_identity(bytes, pass)?,
+            };
+            let keys = Identities::parse(&plain).map_err(|_| {
+                KeyError::UnsupportedIdentity(
+                    "a passphrase-protected identity must hold AGE-SECRET-KEY-1… lines only",
+                )
+            })?;
+            let keys: Vec<SecretKey> = keys.iter().cloned().collect();
+            let age = keys
+                .iter()
+                .map(|k| {
+                    k.to_age_string()
+                        .parse::<age::x25519::Identity>()
+                        .map_err(|_| KeyError::InvalidIdentity)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((keys, age))
+        })
+    }
+}
+
+/// A [`Locked`] identity as age sees it. It asks for the passphrase only for an
+/// X25519 stanza (the only kind its keys can open); when it cannot be opened it
+/// answers "not mine", so other identities still get their turn, and the reason
+/// is kept for [`IdentitySet::unlock_failure`].
+struct LockedIdentity(Arc<Locked>);
+
+impl age::Identity for LockedIdentity {
+    fn unwrap_stanza(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
+        if stanza.tag != "X25519" {
+            return None;
+        }
+        match self.0.open() {
+            Ok((_, ids)) => ids.iter().find_map(|i| i.unwrap_stanza(stanza)),
+            Err(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for IdentitySet {
@@ -36,6 +112,7 @@ impl std::fmt::Debug for IdentitySet {
             .field("keys", &self.keys.len())
             .field("age", &self.age.len())
             .field("recipients", &self.recipients)
+            .field("locked", &self.locked.len())
             .finish()
     }
 }
@@ -67,6 +144,28 @@ impl IdentitySet {
         self.age.is_empty() && self.keys.is_empty()
     }
 
+    /// Why a passphrase-protected identity of the set could not be used, if one
+    /// was tried and failed: its source and the reason.
+    pub fn unlock_failure(&self) -> Option<(String, KeyError)> {
+        self.locked.iter().find_map(|l| match l.opened.get() {
+            Some(Err(e)) => Some((l.source.clone(), e.clone())),
+            _ => None,
+        })
+    }
+
+    /// Opens every passphrase-protected identity now (asking for passphrases),
+    /// so their keys open values directly. Returns whether keys were added.
+    pub fn open_locked(&mut self) -> Result<bool, (String, KeyError)> {
+        let before = self.keys.len();
+        for l in &self.locked {
+            match l.open() {
+                Ok((keys, _)) => self.keys.extend(keys.iter().cloned()),
+                Err(e) => return Err((l.source.clone(), e.clone())),
+            }
+        }
+        Ok(self.keys.len() > before)
+    }
+
     /// The member keys these identities answer to, where they can be known without
     /// a plugin (X25519 and SSH).
     pub fn recipients(&self) -> &[MemberRecipient] {
@@ -77,6 +176,7 @@ impl IdentitySet {
     pub fn extend(&mut self, other: IdentitySet) {
         self.keys.extend(other.keys.iter().cloned());
         self.age.extend(other.age);
+        self.locked.extend(other.locked);
         for r in other.recipients {
             if !self.recipients.contains(&r) {
                 self.recipients.push(r);
@@ -116,11 +216,20 @@ impl IdentitySet {
             .position(|b| !b.is_ascii_whitespace())
             .unwrap_or(bytes.len());
         let head = &bytes[start..];
+        let ask = {
+            let cb = callbacks.clone();
+            Box::new(move |d: &str| cb.request_passphrase(d))
+        };
         if head.starts_with(b"age-encryption.org/v1\n")
             || head.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
         {
-            let plain = decrypt_age_identity(bytes, source, &callbacks)?;
-            return Self::parse_lines(&plain, callbacks);
+            check_age_passphrase_file(bytes)?;
+            return Ok(IdentitySet::locked(
+                source,
+                Sealed::Age(bytes.to_vec()),
+                ask,
+                Vec::new(),
+            ));
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|_| KeyError::UnsupportedIdentity("not UTF-8 text"))?;
@@ -130,14 +239,41 @@ impl IdentitySet {
             return Self::parse_ssh(text, source, callbacks);
         }
         if protected_identity::is_protected(text) {
-            let pass = callbacks
-                .request_passphrase(&format!("Passphrase for {source}: "))
-                .ok_or(KeyError::NeedsPassphrase)?;
-            let plain = protected_identity::unprotect(text, pass.expose_secret())
-                .map_err(|e| KeyError::Protected(e.to_string()))?;
-            return Self::parse_lines(&plain, callbacks);
+            // The public keys are in comment lines, so membership needs no passphrase.
+            let recipients = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("# public key:"))
+                .filter_map(|r| r.trim().parse::<crate::key::PublicKey>().ok())
+                .map(MemberRecipient::X25519)
+                .collect();
+            return Ok(IdentitySet::locked(
+                source,
+                Sealed::Cachet(text.to_string()),
+                ask,
+                recipients,
+            ));
         }
         Self::parse_lines(text, callbacks)
+    }
+
+    fn locked(
+        source: &str,
+        sealed: Sealed,
+        ask: AskPassphrase,
+        recipients: Vec<MemberRecipient>,
+    ) -> IdentitySet {
+        let locked = Arc::new(Locked {
+            source: source.to_string(),
+            sealed,
+            ask,
+            opened: OnceLock::new(),
+        });
+        IdentitySet {
+            age: vec![Box::new(LockedIdentity(Arc::clone(&locked)))],
+            recipients,
+            locked: vec![locked],
+            ..IdentitySet::default()
+        }
     }
 
     /// An identity file of lines: `AGE-SECRET-KEY-1…` and `AGE-PLUGIN-…`, with
@@ -193,12 +329,9 @@ impl IdentitySet {
     }
 }
 
-/// Decrypts an identity file encrypted with a passphrase by `age -p`.
-fn decrypt_age_identity<C: age::Callbacks>(
-    bytes: &[u8],
-    source: &str,
-    callbacks: &C,
-) -> Result<Zeroizing<String>, KeyError> {
+/// Checks that an age file is encrypted with a passphrase (`age -p`), the only
+/// kind that may hold an identity.
+fn check_age_passphrase_file(bytes: &[u8]) -> Result<(), KeyError> {
     let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
     let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
         .map_err(|_| KeyError::UnsupportedIdentity("a damaged age-encrypted file"))?;
@@ -207,9 +340,14 @@ fn decrypt_age_identity<C: age::Callbacks>(
             "an age file encrypted to recipients; an identity file may only be encrypted with a passphrase (age -p)",
         ));
     }
-    let pass = callbacks
-        .request_passphrase(&format!("Passphrase for {source}: "))
-        .ok_or(KeyError::NeedsPassphrase)?;
+    Ok(())
+}
+
+/// Decrypts an identity file encrypted with a passphrase by `age -p`.
+fn decrypt_age_identity(bytes: &[u8], pass: SecretString) -> Result<Zeroizing<String>, KeyError> {
+    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
+    let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
+        .map_err(|_| KeyError::UnsupportedIdentity("a damaged age-encrypted file"))?;
     let identity = age::scrypt::Identity::new(pass);
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
@@ -261,16 +399,39 @@ mod tests {
         std::io::Write::write_all(&mut w, text.as_bytes()).unwrap();
         w.finish().unwrap();
 
-        let set = IdentitySet::parse(&out, "id.age", Pass(Some("correct horse"))).unwrap();
+        let mut set = IdentitySet::parse(&out, "id.age", Pass(Some("correct horse"))).unwrap();
+        // Nothing is asked until a key is needed.
+        assert!(set.keys().is_empty());
+        assert!(set.unlock_failure().is_none());
+        assert_eq!(set.open_locked(), Ok(true));
         assert!(set.keys().get(&key.public_key().key_id()).is_some());
+
+        let mut set = IdentitySet::parse(&out, "id.age", Pass(Some("wrong"))).unwrap();
         assert_eq!(
-            set.recipients(),
-            &[MemberRecipient::X25519(key.public_key())]
+            set.open_locked(),
+            Err(("id.age".to_string(), KeyError::WrongPassphrase))
         );
-        let err = IdentitySet::parse(&out, "id.age", Pass(Some("wrong"))).unwrap_err();
-        assert_eq!(err, KeyError::WrongPassphrase);
-        let err = IdentitySet::parse(&out, "id.age", Pass(None)).unwrap_err();
-        assert_eq!(err, KeyError::NeedsPassphrase);
+        let set = IdentitySet::parse(&out, "id.age", Pass(None)).unwrap();
+        // Through age: the identity declines, and says why afterwards.
+        let ring = crate::keyring::Keyring::new(
+            "x",
+            SecretKey::generate(),
+            crate::token::SealedAt::now(),
+            vec![crate::member::Member {
+                name: "k".into(),
+                recipient: MemberRecipient::X25519(key.public_key()),
+            }],
+        );
+        let armored = ring.seal(age::NoCallbacks).unwrap();
+        let err = crate::keyring::Keyring::open(armored.as_bytes(), set.age_identities());
+        assert_eq!(err.unwrap_err(), crate::KeyringError::NotAMember);
+        assert_eq!(
+            set.unlock_failure(),
+            Some(("id.age".to_string(), KeyError::NeedsPassphrase))
+        );
+        let with = IdentitySet::parse(&out, "id.age", Pass(Some("correct horse"))).unwrap();
+        let got = crate::keyring::Keyring::open(armored.as_bytes(), with.age_identities()).unwrap();
+        assert_eq!(got.environment, "x");
     }
 
     #[test]

@@ -911,3 +911,124 @@ fn identity_file_kinds_open_through_the_keyring() {
     assert_eq!(o.stdout, PROD);
     assert!(Path::new(&ada.identity_file()).exists());
 }
+
+/// Runs `cachet ARGS` on a pseudo-terminal (with `script`), typing `typed`.
+fn on_terminal(t: &Team, who: &Person, args: &[&str], typed: &str) -> Option<i32> {
+    if !tool("script") {
+        return None;
+    }
+    let line = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(t.root())
+        .env_remove("CACHET_IDENTITY")
+        .env_remove("CACHET_IDENTITY_FILE")
+        .env_remove("CACHET_IDENTITY_COMMAND")
+        .env_remove("CACHET_RECIPIENT")
+        .env("HOME", &who.home)
+        .env("XDG_CONFIG_HOME", who.config())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    Some(child.wait().unwrap().code().unwrap_or(-1))
+}
+
+#[test]
+fn a_passphrase_protected_identity_is_asked_for_on_a_terminal_only() {
+    let t = Team::new();
+    let ada = t.person("ada");
+    let id = ada.identity_file();
+    fs::create_dir_all(id.parent().unwrap()).unwrap();
+    let id_arg = id.to_str().unwrap();
+
+    // Without a terminal there is nobody to ask: nothing is written.
+    let o = t.run(&ada, &["keygen", "--passphrase", "-o", id_arg]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("asks for the passphrase on a terminal"),
+        "{}",
+        o.stderr
+    );
+    assert!(!id.exists());
+
+    // Two different passphrases: nothing is written.
+    let Some(code) = on_terminal(
+        &t,
+        &ada,
+        &["keygen", "--passphrase", "-o", id_arg],
+        "one\ntwo\n",
+    ) else {
+        return;
+    };
+    assert_eq!(code, 2);
+    assert!(!id.exists());
+
+    assert_eq!(
+        on_terminal(
+            &t,
+            &ada,
+            &["keygen", "--passphrase", "-o", id_arg],
+            "open sesame\nopen sesame\n"
+        ),
+        Some(0)
+    );
+    let text = fs::read_to_string(&id).unwrap();
+    assert!(
+        text.contains("\ncachet-identity:v1:argon2id:m=262144,t=3,p=1:"),
+        "{text}"
+    );
+    assert!(!text.contains("AGE-SECRET-KEY"));
+
+    // The protected identity makes ada a member (its public key is in a comment
+    // line, so no passphrase is needed for that) and opens through the keyring
+    // once the passphrase is typed.
+    t.ok(
+        &ada,
+        &["init", "--env", "production", "--files", "config/**"],
+    );
+    t.write("config/app.toml", PROD);
+    t.ok(&ada, &["seal", "config/app.toml"]);
+    let o = t.run(&ada, &["open", "config/app.toml"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("protected by a passphrase, and there is no terminal to ask it on"),
+        "{}",
+        o.stderr
+    );
+
+    let out = t.dir.path().join("opened.toml");
+    let out_arg = out.to_str().unwrap();
+    assert_eq!(
+        on_terminal(
+            &t,
+            &ada,
+            &["open", "config/app.toml", "-o", out_arg],
+            "wrong\n"
+        ),
+        Some(2)
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        on_terminal(
+            &t,
+            &ada,
+            &["open", "config/app.toml", "-o", out_arg],
+            "open sesame\n"
+        ),
+        Some(0)
+    );
+    assert_eq!(fs::read_to_string(&out).unwrap(), PROD);
+}

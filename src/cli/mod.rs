@@ -470,6 +470,12 @@ fn with_keys<T>(
                 tried.push(id);
                 let before = ids.keys().len();
                 team::unlock_for(file, &[id], &mut ids)?;
+                // No keyring gave the key: a passphrase-protected identity may
+                // hold it itself (an environment key kept under a passphrase).
+                if ids.keys().len() == before {
+                    ids.open_locked()
+                        .map_err(|(source, why)| Failure::usage(format!("{source}: {why}")))?;
+                }
                 if ids.keys().len() == before {
                     return Err(Failure::doc(
                         name,

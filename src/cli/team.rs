@@ -108,9 +108,15 @@ impl Repo {
             Err(e) => return Err(Failure::usage(format!("{name}: cannot read: {e}"))),
         };
         let ring = Keyring::open(&bytes, ids.age_identities()).map_err(|e| match e {
-            KeyringError::NotAMember => Failure::refused(format!(
-                "environment {env}: you are not a member: none of your identities opens {name}"
-            )),
+            // An identity that could not be opened is bad input, not a refusal.
+            KeyringError::NotAMember => match ids.unlock_failure() {
+                Some((source, why)) => Failure::usage(format!(
+                    "environment {env}: cannot open {name}: {source}: {why}"
+                )),
+                None => Failure::refused(format!(
+                    "environment {env}: you are not a member: none of your identities opens {name}"
+                )),
+            },
             other => Failure::refused(format!("environment {env}: {name}: {other}")),
         })?;
         if ring.environment != env {
