@@ -33,17 +33,20 @@ pub struct IdentitySet {
     locked: Vec<Arc<Locked>>,
 }
 
-/// What a passphrase protects: a cachet protected identity or an `age -p` file.
+/// What a passphrase protects: a cachet protected identity, an `age -p` file, or
+/// an encrypted OpenSSH key (with the stanza tag of its public key, so only the
+/// stanzas meant for it make cachet ask).
 enum Sealed {
     Cachet(String),
     Age(Vec<u8>),
+    Ssh(Box<age::ssh::EncryptedKey>, String),
 }
 
 /// How a locked identity asks for its passphrase (the caller's callbacks).
 type AskPassphrase = Box<dyn Fn(&str) -> Option<SecretString> + Send + Sync>;
 
 /// The opened keys of a passphrase-protected identity: for values, and for age.
-type Opened = (Vec<SecretKey>, Vec<age::x25519::Identity>);
+type Opened = (Vec<SecretKey>, Vec<Box<dyn age::Identity + Send + Sync>>);
 
 /// A passphrase-protected identity file, opened the first time a key is needed,
 /// so a command that needs no key (or another identity) never asks.
@@ -68,6 +71,12 @@ impl Locked {
                     other => KeyError::Protected(other.to_string()),
                 })?,
                 Sealed::Age(bytes) => decrypt_age_identity(bytes, pass)?,
+                Sealed::Ssh(key, _) => {
+                    let key = key.decrypt(pass).map_err(|_| KeyError::WrongPassphrase)?;
+                    let id: Box<dyn age::Identity + Send + Sync> =
+                        Box::new(age::ssh::Identity::from(key));
+                    return Ok((Vec::new(), vec![id]));
+                }
             };
             let keys = Identities::parse(&plain).map_err(|_| {
                 KeyError::UnsupportedIdentity(
@@ -80,6 +89,7 @@ impl Locked {
                 .map(|k| {
                     k.to_age_string()
                         .parse::<age::x25519::Identity>()
+                        .map(|i| Box::new(i) as Box<dyn age::Identity + Send + Sync>)
                         .map_err(|_| KeyError::InvalidIdentity)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -88,15 +98,22 @@ impl Locked {
     }
 }
 
-/// A [`Locked`] identity as age sees it. It asks for the passphrase only for an
-/// X25519 stanza (the only kind its keys can open); when it cannot be opened it
+/// A [`Locked`] identity as age sees it. It asks for the passphrase only for a
+/// stanza its key can open (X25519, or the SSH key's own), once per run; when it cannot be opened it
 /// answers "not mine", so other identities still get their turn, and the reason
 /// is kept for [`IdentitySet::unlock_failure`].
 struct LockedIdentity(Arc<Locked>);
 
 impl age::Identity for LockedIdentity {
     fn unwrap_stanza(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
-        if stanza.tag != "X25519" {
+        let mine = match &self.0.sealed {
+            Sealed::Ssh(_, tag) => {
+                matches!(stanza.tag.as_str(), "ssh-ed25519" | "ssh-rsa")
+                    && stanza.args.first() == Some(tag)
+            }
+            Sealed::Cachet(_) | Sealed::Age(_) => stanza.tag == "X25519",
+        };
+        if !mine {
             return None;
         }
         match self.0.open() {
@@ -318,15 +335,41 @@ impl IdentitySet {
                 "an SSH key of a type age cannot use (only ssh-ed25519 and ssh-rsa)",
             ));
         }
-        let mut set = IdentitySet::new();
-        if let Ok(r) = age::ssh::Recipient::try_from(id.clone())
-            && let Ok(r) = r.to_string().parse()
-        {
-            set.recipients.push(r);
+        let recipient = age::ssh::Recipient::try_from(id.clone())
+            .map_err(|_| KeyError::UnsupportedIdentity("an SSH key age cannot use"))?
+            .to_string();
+        let member: Option<MemberRecipient> = recipient.parse().ok();
+        match id {
+            age::ssh::Identity::Encrypted(key) => {
+                let ask = Box::new(move |d: &str| callbacks.request_passphrase(d));
+                Ok(IdentitySet::locked(
+                    source,
+                    Sealed::Ssh(Box::new(key), ssh_stanza_tag(&recipient)),
+                    ask,
+                    member.into_iter().collect(),
+                ))
+            }
+            unencrypted => {
+                let mut set = IdentitySet::new();
+                set.recipients.extend(member);
+                set.age.push(Box::new(unencrypted));
+                Ok(set)
+            }
         }
-        set.age.push(Box::new(id.with_callbacks(callbacks)));
-        Ok(set)
     }
+}
+
+/// The tag age writes in the stanzas of an SSH recipient (`ssh-ed25519 BASE64`):
+/// the first 4 bytes of SHA-256 of the key's wire encoding, base64 without padding.
+fn ssh_stanza_tag(recipient: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let wire = recipient
+        .split(' ')
+        .nth(1)
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_default();
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(&sha2::Sha256::digest(&wire)[..4])
 }
 
 /// Checks that an age file is encrypted with a passphrase (`age -p`), the only

@@ -415,6 +415,48 @@ fn an_ssh_ed25519_member_opens_through_the_keyring() {
             .contains("environment staging: you are not a member")
     );
 
+    // A passphrase-protected SSH key: asked once, on a terminal only, and only
+    // for the stanza of that key.
+    let dave = t.person("dave");
+    let dssh = dave.home.join(".ssh");
+    fs::create_dir_all(&dssh).unwrap();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "dave's pass", "-f"])
+        .arg(dssh.join("id_ed25519"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = fs::read_to_string(dssh.join("id_ed25519.pub")).unwrap();
+    t.ok(
+        &ada,
+        &[
+            "members",
+            "add",
+            "production",
+            &format!("dave={}", public.trim()),
+        ],
+    );
+    let o = t.run(&dave, &["open", "config/prod/app.toml"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains(
+            "id_ed25519: protected by a passphrase, and there is no terminal to ask it on"
+        ),
+        "{}",
+        o.stderr
+    );
+    let out = t.dir.path().join("dave.toml");
+    if let Some((code, screen)) = terminal_session(
+        &t,
+        &dave,
+        &["open", "config/prod/app.toml", "-o", out.to_str().unwrap()],
+        "dave's pass\n",
+    ) {
+        assert_eq!(code, 0, "{screen}");
+        assert_eq!(screen.matches("Passphrase for").count(), 1, "{screen}");
+        assert_eq!(fs::read_to_string(&out).unwrap(), PROD);
+    }
+
     // An SSH identity can also create an environment and be its member.
     let o = t.ok(
         &carol,
@@ -914,6 +956,11 @@ fn identity_file_kinds_open_through_the_keyring() {
 
 /// Runs `cachet ARGS` on a pseudo-terminal (with `script`), typing `typed`.
 fn on_terminal(t: &Team, who: &Person, args: &[&str], typed: &str) -> Option<i32> {
+    terminal_session(t, who, args, typed).map(|(code, _)| code)
+}
+
+/// As [`on_terminal`], also returning what the terminal showed.
+fn terminal_session(t: &Team, who: &Person, args: &[&str], typed: &str) -> Option<(i32, String)> {
     if !tool("script") {
         return None;
     }
@@ -932,7 +979,7 @@ fn on_terminal(t: &Team, who: &Person, args: &[&str], typed: &str) -> Option<i32
         .env("HOME", &who.home)
         .env("XDG_CONFIG_HOME", who.config())
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -942,7 +989,11 @@ fn on_terminal(t: &Team, who: &Person, args: &[&str], typed: &str) -> Option<i32
         .unwrap()
         .write_all(typed.as_bytes())
         .unwrap();
-    Some(child.wait().unwrap().code().unwrap_or(-1))
+    let out = child.wait_with_output().unwrap();
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
 }
 
 #[test]
