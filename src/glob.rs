@@ -17,6 +17,40 @@ use std::str::{CharIndices, FromStr};
 use crate::error::PathSyntaxError;
 use crate::path::{self, Segment, ValuePath};
 
+/// The traits both glob types share: parsing, showing and comparing go by the
+/// pattern as written (the compiled steps are a function of it).
+macro_rules! pattern_traits {
+    ($t:ident) => {
+        impl FromStr for $t {
+            type Err = GlobError;
+
+            fn from_str(s: &str) -> Result<Self, GlobError> {
+                $t::new(s)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.pattern)
+            }
+        }
+
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($t)).field(&self.pattern).finish()
+            }
+        }
+
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.pattern == other.pattern
+            }
+        }
+
+        impl Eq for $t {}
+    };
+}
+
 /// Which kind of glob a pattern was read as; it decides the advice in messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GlobKind {
@@ -607,34 +641,7 @@ fn class(
     Ok(CharTest::Class { negated, ranges })
 }
 
-impl FromStr for FileGlob {
-    type Err = GlobError;
-
-    fn from_str(s: &str) -> Result<Self, GlobError> {
-        FileGlob::new(s)
-    }
-}
-
-impl fmt::Display for FileGlob {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.pattern)
-    }
-}
-
-impl fmt::Debug for FileGlob {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("FileGlob").field(&self.pattern).finish()
-    }
-}
-
-// The compiled steps are a function of the pattern, so the pattern alone decides.
-impl PartialEq for FileGlob {
-    fn eq(&self, other: &Self) -> bool {
-        self.pattern == other.pattern
-    }
-}
-
-impl Eq for FileGlob {}
+pattern_traits!(FileGlob);
 
 /// One segment of a value glob.
 #[derive(Clone, Debug)]
@@ -809,34 +816,7 @@ impl PathGlob {
     }
 }
 
-impl FromStr for PathGlob {
-    type Err = GlobError;
-
-    fn from_str(s: &str) -> Result<Self, GlobError> {
-        PathGlob::new(s)
-    }
-}
-
-impl fmt::Display for PathGlob {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.pattern)
-    }
-}
-
-impl fmt::Debug for PathGlob {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PathGlob").field(&self.pattern).finish()
-    }
-}
-
-// The compiled steps are a function of the pattern, so the pattern alone decides.
-impl PartialEq for PathGlob {
-    fn eq(&self, other: &Self) -> bool {
-        self.pattern == other.pattern
-    }
-}
-
-impl Eq for PathGlob {}
+pattern_traits!(PathGlob);
 
 #[cfg(test)]
 mod tests {

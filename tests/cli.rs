@@ -11,13 +11,10 @@ use std::process::{Command, Stdio};
 
 use cachet::{Format, Place, SealedAt, Sealer, SecretKey, ValuePath};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cachet");
+mod common;
+use common::Out;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+const BIN: &str = env!("CARGO_BIN_EXE_cachet");
 
 /// A scratch directory with its own HOME, so no real identity is ever picked up.
 struct Sandbox {
@@ -42,31 +39,7 @@ impl Sandbox {
     }
 
     fn run_with(&self, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Out {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_remove("CACHET_IDENTITY")
-            .env_remove("CACHET_IDENTITY_FILE")
-            .env_remove("CACHET_RECIPIENT")
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        // A command that fails before reading its input closes the pipe early.
-        if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
-        }
-        let out = child.wait_with_output().unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::run_cachet(self.dir.path(), self.dir.path(), args, stdin, env)
     }
 
     fn run(&self, args: &[&str]) -> Out {
@@ -704,8 +677,8 @@ fn identities_come_from_the_first_source_present() {
     let none = sb.run(&args);
     assert_eq!(none.code, 2);
     assert!(none.stderr.starts_with("cachet: no identity: pass -i FILE"));
-    fs::create_dir_all(sb.path("config/cachet")).unwrap();
-    fs::copy(sb.path("key.txt"), sb.path("config/cachet/identity.txt")).unwrap();
+    fs::create_dir_all(sb.path(".config/cachet")).unwrap();
+    fs::copy(sb.path("key.txt"), sb.path(".config/cachet/identity.txt")).unwrap();
     ok(sb.run(&args));
     // Several -i files are combined.
     ok(sb.run(&[

@@ -12,13 +12,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cachet");
+mod common;
+use common::{Out, assert_refused, run_cachet};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+const BIN: &str = env!("CARGO_BIN_EXE_cachet");
 
 /// A repository and the home directories of the people who use it.
 struct Team {
@@ -115,32 +112,9 @@ impl Team {
     }
 
     fn run_with(&self, who: &Person, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Out {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .current_dir(self.root())
-            .env_remove("CACHET_IDENTITY")
-            .env_remove("CACHET_IDENTITY_FILE")
-            .env_remove("CACHET_IDENTITY_COMMAND")
-            .env_remove("CACHET_RECIPIENT")
-            .env("HOME", &who.home)
-            .env("XDG_CONFIG_HOME", who.config())
-            .env("USER", "ada")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
-        }
-        let out = child.wait_with_output().unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let mut env = env.to_vec();
+        env.push(("USER", "ada"));
+        run_cachet(&self.root(), &who.home, args, stdin, &env)
     }
 
     fn run(&self, who: &Person, args: &[&str]) -> Out {
@@ -343,14 +317,12 @@ fn members_are_added_and_removed_and_a_removed_member_can_no_longer_open() {
     );
     assert!(o.stderr.contains("rotate the key"), "{}", o.stderr);
     let o = t.run(&bob, &["open", "config/prod/app.toml"]);
-    assert_eq!(o.code, 1);
-    assert!(o.stderr.contains("you are not a member"), "{}", o.stderr);
+    assert_refused(&o, 1, "you are not a member");
     assert!(!t.read(".cachet.toml").contains("bob"));
 
     // The last member cannot be removed; unknown members and duplicates are refused.
     let o = t.run(&ada, &["members", "remove", "production", "Ada Lovelace"]);
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("is its last member"), "{}", o.stderr);
+    assert_refused(&o, 2, "is its last member");
     assert_eq!(
         t.run(&ada, &["members", "remove", "production", "zed"])
             .code,
@@ -365,8 +337,7 @@ fn members_are_added_and_removed_and_a_removed_member_can_no_longer_open() {
         &ada,
         &["members", "add", "production", &format!("bob2={bob_key}")],
     );
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("exists already"), "{}", o.stderr);
+    assert_refused(&o, 2, "exists already");
     // A non-member cannot add themselves.
     let (eve, eve_key) = t.person_with_key("eve");
     let o = t.run(
@@ -437,13 +408,10 @@ fn an_ssh_ed25519_member_opens_through_the_keyring() {
         ],
     );
     let o = t.run(&dave, &["open", "config/prod/app.toml"]);
-    assert_eq!(o.code, 2);
-    assert!(
-        o.stderr.contains(
-            "id_ed25519: protected by a passphrase, and there is no terminal to ask it on"
-        ),
-        "{}",
-        o.stderr
+    assert_refused(
+        &o,
+        2,
+        "id_ed25519: protected by a passphrase, and there is no terminal to ask it on",
     );
     let out = t.dir.path().join("dave.toml");
     if let Some((code, screen)) = terminal_session(
@@ -567,8 +535,7 @@ fn hand_edited_members_and_an_interrupted_change_are_found_and_repaired() {
         &ada,
         &["members", "add", "production", &format!("bob={bob_key}")],
     );
-    assert_eq!(o.code, 1);
-    assert!(o.stderr.contains("members sync production"), "{}", o.stderr);
+    assert_refused(&o, 1, "members sync production");
     // Repair from the keyring drops the hand-added line.
     t.ok(&ada, &["members", "sync", "production", "--from-keyring"]);
     assert!(!t.read(".cachet.toml").contains("mallory"));
@@ -646,12 +613,7 @@ fn damaged_or_swapped_keyrings_are_refused_naming_the_environment() {
     );
     t.write("config/prod/b.toml", "api_token = \"t\"\n");
     let o = t.run(&ada, &["seal", "config/prod/b.toml"]);
-    assert_eq!(o.code, 1);
-    assert!(
-        o.stderr.contains("nobody could open what you seal"),
-        "{}",
-        o.stderr
-    );
+    assert_refused(&o, 1, "nobody could open what you seal");
     assert_eq!(t.read("config/prod/b.toml"), "api_token = \"t\"\n");
     t.ok(&ada, &["seal", "--force", "config/prod/b.toml"]);
     let o = t.run(&ada, &["check"]);
@@ -673,11 +635,10 @@ fn a_file_holding_another_environments_value_is_refused() {
     );
     t.write("config/prod/mixed.toml", &mixed);
     let o = t.run(&ada, &["seal", "config/prod/mixed.toml"]);
-    assert_eq!(o.code, 1);
-    assert!(
-        o.stderr.contains("config/prod/mixed.toml: db.stolen: is sealed to the key of environment staging, but the file belongs to environment production"),
-        "{}",
-        o.stderr
+    assert_refused(
+        &o,
+        1,
+        "config/prod/mixed.toml: db.stolen: is sealed to the key of environment staging, but the file belongs to environment production",
     );
     assert_eq!(t.read("config/prod/mixed.toml"), mixed);
 }
@@ -704,11 +665,10 @@ fn files_map_to_one_environment_or_are_refused() {
     // Overlapping globs are an error for the files they share.
     t.ok(&ada, &["env", "add", "everything", "--files", "config/**"]);
     let o = t.run(&ada, &["seal", "config/prod/app.toml"]);
-    assert_eq!(o.code, 2);
-    assert!(
-        o.stderr.contains("config/prod/app.toml is covered by both environment production and environment everything"),
-        "{}",
-        o.stderr
+    assert_refused(
+        &o,
+        2,
+        "config/prod/app.toml is covered by both environment production and environment everything",
     );
     // The policy's seal globs extend the default rule.
     t.ok(
@@ -742,12 +702,10 @@ fn env_add_needs_a_member_and_never_fails_for_want_of_a_name() {
     assert!(o.stderr.contains(".cachet.toml exists already"));
     // No identity and no --member: nothing is written.
     let o = t.run(&nobody, &["env", "add", "prod"]);
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("no identity"), "{}", o.stderr);
+    assert_refused(&o, 2, "no identity");
     assert!(o.stderr.contains("--no-self"), "{}", o.stderr);
     let o = t.run(&nobody, &["env", "add", "prod", "--no-self"]);
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("at least one member"), "{}", o.stderr);
+    assert_refused(&o, 2, "at least one member");
     assert!(!t.path(".cachet").exists());
     assert!(!t.read(".cachet.toml").contains("prod"));
     // Bad names, globs and members are refused before anything is written.
@@ -1006,12 +964,7 @@ fn a_passphrase_protected_identity_is_asked_for_on_a_terminal_only() {
 
     // Without a terminal there is nobody to ask: nothing is written.
     let o = t.run(&ada, &["keygen", "--passphrase", "-o", id_arg]);
-    assert_eq!(o.code, 2);
-    assert!(
-        o.stderr.contains("asks for the passphrase on a terminal"),
-        "{}",
-        o.stderr
-    );
+    assert_refused(&o, 2, "asks for the passphrase on a terminal");
     assert!(!id.exists());
 
     // Two different passphrases: nothing is written.

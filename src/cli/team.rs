@@ -436,6 +436,32 @@ pub fn env_key(name: &str, force: bool, identities: &[PathBuf]) -> Result<(), Fa
     super::write_stdout(text.as_bytes())
 }
 
+/// One environment opened by a member to change it: under the policy's lock,
+/// re-read once the lock is held.
+struct Unlocked {
+    repo: Repo,
+    env: Environment,
+    ring: Keyring,
+    _lock: FileLock,
+}
+
+impl Unlocked {
+    fn open(env_name: &str, identities: &[PathBuf]) -> Result<Unlocked, Failure> {
+        let mut repo = Repo::current()?;
+        let lock = repo.lock()?;
+        repo.policy = read_policy(&repo.policy_path)?;
+        let env = repo.env(env_name)?.clone();
+        let ids = identity::load(identities)?;
+        let ring = repo.unlock(env_name, &ids)?;
+        Ok(Unlocked {
+            repo,
+            env,
+            ring,
+            _lock: lock,
+        })
+    }
+}
+
 /// What a member command does to the member list.
 pub enum MemberChange<'a> {
     /// Add `NAME=RECIPIENT`.
@@ -450,11 +476,12 @@ pub fn members_change(
     change: MemberChange<'_>,
     identities: &[PathBuf],
 ) -> Result<(), Failure> {
-    let mut repo = Repo::current()?;
-    let _lock = repo.lock()?;
-    let env = repo.env(env_name)?.clone();
-    let ids = identity::load(identities)?;
-    let mut ring = repo.unlock(env_name, &ids)?;
+    let Unlocked {
+        mut repo,
+        env,
+        mut ring,
+        _lock,
+    } = Unlocked::open(env_name, identities)?;
     require_agreement(&env, &ring)?;
     let mut members = env.members.clone();
     let message = match change {
@@ -530,11 +557,12 @@ pub fn members_sync(
     from_keyring: bool,
     identities: &[PathBuf],
 ) -> Result<(), Failure> {
-    let mut repo = Repo::current()?;
-    let _lock = repo.lock()?;
-    let env = repo.env(env_name)?.clone();
-    let ids = identity::load(identities)?;
-    let mut ring = repo.unlock(env_name, &ids)?;
+    let Unlocked {
+        mut repo,
+        env,
+        mut ring,
+        _lock,
+    } = Unlocked::open(env_name, identities)?;
     let diff = differences(&env, &ring);
     if diff.is_empty() {
         note(&format!(

@@ -79,3 +79,62 @@ pub fn untouched_lines<'t>(format: Format, text: &'t str, paths: &[ValuePath]) -
     }
     out
 }
+
+/// What a `cachet` process did.
+pub struct Out {
+    /// Its exit status (-1 when killed by a signal).
+    pub code: i32,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+/// Runs the `cachet` binary in `cwd` with its own `home` (and
+/// `XDG_CONFIG_HOME` inside it), none of the caller's `CACHET_*` variables, the
+/// extra variables `env`, and `stdin` as its input.
+pub fn run_cachet(
+    cwd: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> Out {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cachet"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("CACHET_IDENTITY")
+        .env_remove("CACHET_IDENTITY_FILE")
+        .env_remove("CACHET_IDENTITY_COMMAND")
+        .env_remove("CACHET_RECIPIENT")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // A command that fails before reading its input closes the pipe early.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+    }
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts a refusal: exit status `code`, nothing on stdout, one line on stderr
+/// that contains `want`.
+pub fn assert_refused(o: &Out, code: i32, want: &str) {
+    assert_eq!(o.code, code, "{}", o.stderr);
+    assert_eq!(o.stdout, "", "{}", o.stderr);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(o.stderr.contains(want), "wanted {want:?} in {}", o.stderr);
+}
