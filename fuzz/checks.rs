@@ -3,9 +3,18 @@
 //! `tests/fuzz_regressions.rs` calls them on the seed corpus and on every input
 //! kept in `fuzz/regressions/`, so a crash once found stays fixed.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use cachet::{Format, Identities, SealedAt, Sealer, SecretKey, Selection, Token, ValuePath};
+use cachet::identity_file::IdentitySet;
+use cachet::keyring::Keyring;
+use cachet::member::{Member, MemberRecipient};
+use cachet::policy::Policy;
+use cachet::protected_identity::{self, ProtectError};
+use cachet::{
+    FileGlob, Format, Identities, KeyError, PathGlob, SealedAt, Sealer, SecretKey, Segment,
+    Selection, Token, ValuePath,
+};
 use rand_core::{CryptoRng, Error, RngCore};
 
 /// A deterministic "random" source: a 64-bit counter run through splitmix64.
@@ -48,6 +57,13 @@ static IDS: LazyLock<Identities> = LazyLock::new(|| {
     let mut ids = Identities::new();
     ids.push(KEY.clone());
     ids
+});
+
+/// The fixed fuzzing identity as age sees it, for opening keyrings.
+static AGE_ID: LazyLock<age::x25519::Identity> = LazyLock::new(|| {
+    KEY.to_age_string()
+        .parse()
+        .expect("the fixed key is an age identity")
 });
 
 /// 2026-01-01T00:00:00Z.
@@ -140,4 +156,628 @@ pub fn document(format: Format, data: &[u8]) {
         expected,
         "seal then open did not give back the expected text\ninput: {text:?}\nsealed: {sealed:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Shared assertions about error messages.
+
+/// Every error message of the library is one non-empty line (`src/error.rs`):
+/// no line break of any kind, and no other control character either (the library
+/// escapes them, as globs and value paths do, so that text read from a file
+/// cannot break a message apart or drive the terminal it is printed on).
+fn assert_one_line(what: &str, message: &str, input: &str) {
+    assert!(
+        !message.trim().is_empty(),
+        "{what}: empty error message\ninput: {input:?}"
+    );
+    assert!(
+        !message.contains(|c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}'),
+        "{what}: error message is not one line: {message:?}\ninput: {input:?}"
+    );
+}
+
+/// Replaces each run of ASCII digits with one `0`: integers in a message (line
+/// numbers, parameter values) are reported on purpose and are never text.
+fn collapse_digits(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_number = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('0');
+            }
+            in_number = true;
+        } else {
+            out.push(c);
+            in_number = false;
+        }
+    }
+    out
+}
+
+/// Runs this long or longer of an input line must not reappear in an error.
+const ECHO_RUN: usize = 8;
+
+/// Panics when `message` repeats a run of [`ECHO_RUN`] characters of one of
+/// `lines` that is not part of `fixed`, the text the message has whatever the
+/// input (its template, integers aside, and the format's fixed header words).
+fn assert_no_echo<'a>(
+    what: &str,
+    message: &str,
+    fixed: &str,
+    lines: impl Iterator<Item = &'a str>,
+) {
+    let chars: Vec<(usize, char)> = message.char_indices().collect();
+    let mut runs = HashSet::new();
+    for i in 0..chars.len().saturating_sub(ECHO_RUN - 1) {
+        let end = chars.get(i + ECHO_RUN).map_or(message.len(), |&(k, _)| k);
+        runs.insert(&message[chars[i].0..end]);
+    }
+    if runs.is_empty() {
+        return;
+    }
+    let fixed = collapse_digits(fixed);
+    for line in lines {
+        let idx: Vec<usize> = line.char_indices().map(|(k, _)| k).collect();
+        for i in 0..idx.len().saturating_sub(ECHO_RUN - 1) {
+            let end = idx.get(i + ECHO_RUN).copied().unwrap_or(line.len());
+            let run = &line[idx[i]..end];
+            if runs.contains(run) && !fixed.contains(&collapse_digits(run)) {
+                panic!(
+                    "{what}: the error message repeats {run:?} of the input\nmessage: {message}\nline: {line:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The lines of `text` that are neither blank nor `#` comments, trimmed: where a
+/// key or a payload is.
+fn data_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+// ---------------------------------------------------------------------------
+// policy
+
+/// Everything a policy says about one environment, as comparable text.
+type EnvSummary = (
+    String,
+    String,
+    u64,
+    Option<u32>,
+    Vec<String>,
+    Vec<String>,
+    Vec<(String, String)>,
+);
+
+fn environments(policy: &Policy) -> Vec<EnvSummary> {
+    policy
+        .environments
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                e.public_key.to_string(),
+                e.created.unix(),
+                e.rotate_every_days,
+                e.files.iter().map(|g| g.as_str().to_string()).collect(),
+                e.seal.iter().map(|g| g.as_str().to_string()).collect(),
+                e.members
+                    .iter()
+                    .map(|m| (m.name.clone(), m.recipient.to_string()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `Policy::parse` never panics and its errors are one line; a parsed policy
+/// prints to text that parses to the same environments (names, keys, dates,
+/// periods, file and value globs, members), and setting an environment's members
+/// or key to what they are succeeds and changes no environment.
+pub fn policy(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let policy = match Policy::parse(text) {
+        Ok(p) => p,
+        Err(e) => return assert_one_line("Policy::parse", &e.to_string(), text),
+    };
+    let shown = policy.to_string();
+    let again = Policy::parse(&shown).unwrap_or_else(|e| {
+        panic!("a parsed policy prints to text that does not parse: {e}\ninput: {text:?}\nprinted: {shown:?}")
+    });
+    assert_eq!(
+        environments(&again),
+        environments(&policy),
+        "print/parse round trip changed the environments\ninput: {text:?}"
+    );
+    for env in &policy.environments {
+        assert_eq!(
+            policy.environment(&env.name).map(|e| &e.name),
+            Ok(&env.name)
+        );
+        assert_eq!(
+            policy
+                .environment_of_key(&env.public_key.key_id())
+                .map(|e| &e.name),
+            Some(&env.name),
+            "two environments share a key"
+        );
+        let _ = env.selection();
+    }
+    // Edits that change nothing (what `members` and `env` commands do to the
+    // environments they leave alone) succeed and keep the environments; members
+    // are compared as a set, since a member written in a non-canonical spelling is
+    // rewritten, after the others.
+    let mut edited = policy.clone();
+    for env in policy.environments.iter().take(2) {
+        edited
+            .set_members(&env.name, &env.members)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "setting the members of {} to themselves failed: {e}\ninput: {text:?}",
+                    env.name
+                )
+            });
+        edited
+            .set_key(&env.name, &env.public_key, env.created)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "setting the key of {} to itself failed: {e}\ninput: {text:?}",
+                    env.name
+                )
+            });
+    }
+    let sorted = |p: &Policy| {
+        let mut envs = environments(p);
+        for env in &mut envs {
+            env.6.sort();
+        }
+        envs
+    };
+    assert_eq!(
+        sorted(&edited),
+        sorted(&policy),
+        "edits that change nothing changed the environments\ninput: {text:?}\nedited: {edited}"
+    );
+    for file in ["config/prod/app.toml", ".env", "a/b/c/d.yaml"] {
+        if let Err(e) = policy.environment_for(file) {
+            assert_one_line("Policy::environment_for", &e.to_string(), text);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// keyring_content
+
+/// What must hold of any keyring the library accepted.
+fn keyring_invariants(ring: &Keyring, input: &str) {
+    assert_eq!(
+        ring.keys.iter().filter(|k| k.retired.is_none()).count(),
+        1,
+        "an accepted keyring has not exactly one current key\ninput: {input:?}"
+    );
+    assert!(
+        ring.members.is_sorted(),
+        "members are not sorted\ninput: {input:?}"
+    );
+    let text = ring.to_text();
+    let again = Keyring::parse(&text).unwrap_or_else(|e| {
+        panic!(
+            "a keyring's text does not parse: {e}\ninput: {input:?}\ntext: {:?}",
+            *text
+        )
+    });
+    let text_again = again.to_text();
+    assert_eq!(
+        *text_again, *text,
+        "to_text is not a fixed point of parse\ninput: {input:?}"
+    );
+    // The content is at once an age identity file holding every key.
+    let ids = Identities::parse(&text).unwrap_or_else(|e| {
+        panic!("a keyring's text is not an identity file: {e}\ninput: {input:?}")
+    });
+    assert_eq!(ids.len(), ring.identities().len());
+}
+
+/// `Keyring::open` on arbitrary bytes with the fixed fuzzing identity never
+/// panics and its errors are one line. A keyring that opens meets the keyring
+/// invariants, and sealed again to its members (when none needs a plugin
+/// program) it opens to the same text.
+fn keyring_open(data: &[u8]) {
+    let input = String::from_utf8_lossy(data);
+    let ring = match Keyring::open(data, std::iter::once(&*AGE_ID as &dyn age::Identity)) {
+        Ok(ring) => ring,
+        Err(e) => return assert_one_line("Keyring::open", &e.to_string(), &input),
+    };
+    keyring_invariants(&ring, &input);
+    if ring
+        .members
+        .iter()
+        .any(|m| matches!(m.recipient, MemberRecipient::Plugin(_)))
+    {
+        return; // Sealing would run age-plugin-NAME.
+    }
+    let armored = ring
+        .seal(age::NoCallbacks)
+        .unwrap_or_else(|e| panic!("an opened keyring does not seal again: {e}\ninput: {input:?}"));
+    let me = MemberRecipient::X25519(KEY.public_key());
+    if ring.members.iter().any(|m| m.recipient == me) {
+        let again = Keyring::open(
+            armored.as_bytes(),
+            std::iter::once(&*AGE_ID as &dyn age::Identity),
+        )
+        .unwrap_or_else(|e| panic!("a resealed keyring does not open: {e}\ninput: {input:?}"));
+        assert_eq!(*again.to_text(), *ring.to_text());
+    }
+}
+
+/// `Keyring::parse` never panics and its errors are one line; an accepted
+/// keyring's `to_text` parses again and is a fixed point. The same bytes are also
+/// given to `Keyring::open` as an armored age file (see [`keyring_open`]).
+pub fn keyring_content(data: &[u8]) {
+    keyring_open(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Keyring::parse(text) {
+        Ok(ring) => keyring_invariants(&ring, text),
+        Err(e) => assert_one_line("Keyring::parse", &e.to_string(), text),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// protected_identity
+
+/// The data line's fixed words: they may appear in messages.
+const PROTECTED_GRAMMAR: &str = "cachet-identity:v1:argon2id:m=…,t=…,p=…:<salt>:<payload>";
+
+/// The text of a protection error's message whatever the input: its integers
+/// zeroed. For a variant carrying text (or one added later), nothing but the
+/// grammar is fixed, so any echo of the input is caught.
+fn protect_error_template(e: &ProtectError) -> String {
+    use ProtectError as P;
+    let template = match e {
+        P::Malformed { reason, .. } => P::Malformed { line: 0, reason }.to_string(),
+        P::OutOfBounds { parameter, .. } => P::OutOfBounds {
+            parameter: *parameter,
+            value: 0,
+            min: 0,
+            max: 0,
+        }
+        .to_string(),
+        P::OutOfMemory { .. } => P::OutOfMemory { memory_kib: 0 }.to_string(),
+        P::NotProtected
+        | P::UnsupportedVersion
+        | P::WrongPassphraseOrDamaged
+        | P::NotUtf8
+        | P::EmptyPassphrase
+        | P::AlreadyProtected
+        | P::TooLarge
+        | P::KeyDerivation => e.to_string(),
+        _ => String::new(),
+    };
+    format!("{template}\n{PROTECTED_GRAMMAR}")
+}
+
+/// `protected_identity::unprotect` never panics, its errors are one line and never
+/// repeat the data line's text, and it agrees with `is_protected`.
+///
+/// It is called with an empty passphrase, which `unprotect` refuses after the
+/// whole syntax and the Argon2id bounds are checked and before any key
+/// derivation: every input is parsed in full at no Argon2 cost (at least 64 MiB
+/// and a tenth of a second per call). Key derivation and decryption are not
+/// fuzzed.
+pub fn protected_identity(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let sniffed = protected_identity::is_protected(text);
+    let e = match protected_identity::unprotect(text, "") {
+        Ok(_) => panic!("opened with an empty passphrase\ninput: {text:?}"),
+        Err(e) => e,
+    };
+    assert!(
+        !matches!(
+            e,
+            ProtectError::WrongPassphraseOrDamaged
+                | ProtectError::NotUtf8
+                | ProtectError::OutOfMemory { .. }
+                | ProtectError::KeyDerivation
+        ),
+        "an empty passphrase reached key derivation: {e:?}\ninput: {text:?}"
+    );
+    assert_eq!(
+        e == ProtectError::NotProtected,
+        !sniffed,
+        "is_protected ({sniffed}) disagrees with unprotect ({e:?})\ninput: {text:?}"
+    );
+    let message = e.to_string();
+    assert_one_line("unprotect", &message, text);
+    assert_no_echo(
+        "unprotect",
+        &message,
+        &protect_error_template(&e),
+        data_lines(text),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// globs
+
+/// Whether `s` is a path a file glob can be written for: relative, `/`-separated,
+/// with no empty, `.` or `..` segment.
+fn valid_rel_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// `s` with a `\` before every character that means something in a file glob.
+fn escape_specials(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if matches!(c, '\\' | '*' | '?' | '[') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `s` with a `\` before every character but `/`.
+fn escape_all(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if c != '/' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn file_glob(pattern: &str, subject: &str) {
+    match FileGlob::new(pattern) {
+        Err(e) => assert_one_line("FileGlob::new", &e.to_string(), pattern),
+        Ok(glob) => {
+            assert_eq!(glob.as_str(), pattern);
+            assert_eq!(glob.to_string(), pattern);
+            assert!(!glob.matches(""), "{pattern:?} matches the empty path");
+            let matched = glob.matches(subject);
+            // No wildcard, class or escape: the glob is the one path it names.
+            if !pattern.contains(['*', '?', '[', '\\']) {
+                assert_eq!(
+                    matched,
+                    subject == pattern,
+                    "literal file glob {pattern:?} against {subject:?}"
+                );
+            }
+        }
+    }
+    if valid_rel_path(subject) {
+        for escaped in [escape_specials(subject), escape_all(subject)] {
+            let glob = FileGlob::new(&escaped).unwrap_or_else(|e| {
+                panic!("escaped path {escaped:?} (of {subject:?}) is not a file glob: {e}")
+            });
+            assert!(
+                glob.matches(subject),
+                "escaped path {escaped:?} does not match {subject:?}"
+            );
+            assert_eq!(
+                glob.matches(pattern),
+                pattern == subject,
+                "escaped path {escaped:?} (of {subject:?}) against {pattern:?}"
+            );
+        }
+    }
+}
+
+fn path_glob(pattern: &str, subject: &str) {
+    let subject_path = subject.parse::<ValuePath>().ok();
+    let glob = match PathGlob::new(pattern) {
+        Err(e) => {
+            assert_one_line("PathGlob::new", &e.to_string(), pattern);
+            None
+        }
+        Ok(glob) => {
+            assert_eq!(glob.as_str(), pattern);
+            assert_eq!(glob.to_string(), pattern);
+            if let Some(path) = &subject_path {
+                let segments = path.segments();
+                let matched = glob.matches(path);
+                let under = glob.matches_or_under(path);
+                // "Or under": the glob matches the path or one of its leading
+                // prefixes, the root included.
+                let prefix = (0..=segments.len())
+                    .any(|k| glob.matches(&ValuePath::from_segments(segments[..k].to_vec())));
+                assert_eq!(
+                    under, prefix,
+                    "matches_or_under of {pattern:?} on {subject:?}"
+                );
+                assert!(!matched || under);
+                let child = path.child(Segment::Index(0));
+                assert!(!matched || glob.matches_or_under(&child));
+            }
+            Some(glob)
+        }
+    };
+    // With no wildcard, a value glob is written exactly like a value path and
+    // matches that one path.
+    if !pattern.contains(['*', '?']) {
+        let as_path = pattern.parse::<ValuePath>();
+        assert_eq!(
+            glob.is_some(),
+            as_path.is_ok(),
+            "value glob and value path disagree on {pattern:?}: {as_path:?}"
+        );
+        if let (Some(glob), Ok(path)) = (&glob, &as_path) {
+            assert!(glob.matches(path), "literal value glob {pattern:?}");
+            if let Some(subject_path) = &subject_path {
+                assert_eq!(
+                    glob.matches(subject_path),
+                    subject_path == path,
+                    "literal value glob {pattern:?} against {subject:?}"
+                );
+            }
+        }
+    }
+    // A written path is a glob for exactly that path (unless its display escaped
+    // a control character, which does not parse back).
+    if let Some(path) = &subject_path {
+        let shown = path.to_string();
+        if !shown.contains("\\u{") {
+            let glob = PathGlob::new(&shown).unwrap_or_else(|e| {
+                panic!("written path {shown:?} (of {subject:?}) is not a value glob: {e}")
+            });
+            assert!(glob.matches(path), "{shown:?} does not match {subject:?}");
+            if let Ok(other) = pattern.parse::<ValuePath>() {
+                assert_eq!(
+                    glob.matches(&other),
+                    other == *path,
+                    "{shown:?} against {pattern:?}"
+                );
+            }
+        }
+    }
+}
+
+/// File and value globs, the input split at its first NUL into a pattern and a
+/// subject (a file path, and a value path when it parses as one): parsing and
+/// matching never panic, errors are one line, a pattern prints as written, a
+/// glob without wildcards matches exactly the path it names, an escaped path is
+/// a file glob matching that path, and `matches_or_under` is "matches a prefix".
+pub fn globs(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (pattern, subject) = text.split_once('\0').unwrap_or((text, ""));
+    file_glob(pattern, subject);
+    path_glob(pattern, subject);
+}
+
+// ---------------------------------------------------------------------------
+// member
+
+/// `MemberRecipient::from_str` and `Member::from_str` never panic and their errors
+/// are one line; what parses prints to text that parses to an equal value (and
+/// prints the same), and a recipient that needs no plugin converts to an age
+/// recipient.
+pub fn member(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match text.parse::<MemberRecipient>() {
+        Err(e) => assert_one_line("MemberRecipient::from_str", &e.to_string(), text),
+        Ok(r) => {
+            let shown = r.to_string();
+            let again: MemberRecipient = shown.parse().unwrap_or_else(|e| {
+                panic!("recipient {shown:?} (from {text:?}) does not parse: {e}")
+            });
+            assert_eq!(again, r, "display/parse round trip of {text:?}");
+            assert_eq!(again.to_string(), shown);
+            let _ = r.kind();
+            if !matches!(r, MemberRecipient::Plugin(_))
+                && let Err(e) = r.to_age(age::NoCallbacks)
+            {
+                panic!("recipient {shown:?} does not convert to an age recipient: {e}");
+            }
+        }
+    }
+    match text.parse::<Member>() {
+        Err(e) => assert_one_line("Member::from_str", &e.to_string(), text),
+        Ok(m) => {
+            assert!(
+                cachet::member::check_member_name(&m.name).is_ok(),
+                "{:?}",
+                m.name
+            );
+            let written = format!("{}={}", m.name, m.recipient);
+            let again: Member = written.parse().unwrap_or_else(|e| {
+                panic!("member {written:?} (from {text:?}) does not parse: {e}")
+            });
+            assert_eq!(again, m, "write/parse round trip of {text:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// identity_set
+
+/// The text of a key error's message whatever the input (integers aside). A
+/// plugin's name is shown on purpose; a variant carrying other text (or one added
+/// later) has nothing fixed, so any echo of the input is caught.
+fn key_error_template(e: &KeyError) -> String {
+    match e {
+        KeyError::IdentityLine { .. } => KeyError::IdentityLine { line: 0 }.to_string(),
+        KeyError::InvalidRecipient
+        | KeyError::InvalidIdentity
+        | KeyError::NoIdentity
+        | KeyError::WeakRecipient
+        | KeyError::Recipient(_)
+        | KeyError::PluginMissing(_)
+        | KeyError::UnsupportedIdentity(_)
+        | KeyError::NeedsPassphrase
+        | KeyError::WrongPassphrase => e.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `IdentitySet::parse` with `age::NoCallbacks` never panics; its errors are one
+/// line and never repeat a key line's text; a set it returns is not empty, lists
+/// the recipient of each of its X25519 keys, and agrees with `Identities::parse`
+/// on plain identity files. Opening its passphrase-protected identities asks the
+/// callbacks, which answer no: it fails with `NeedsPassphrase` before any
+/// scrypt, bcrypt-pbkdf or Argon2 work.
+pub fn identity_set(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut set = match IdentitySet::parse(data, "fuzz", age::NoCallbacks) {
+        Ok(set) => set,
+        Err(e) => {
+            let message = e.to_string();
+            assert_one_line("IdentitySet::parse", &message, &text);
+            assert_no_echo(
+                "IdentitySet::parse",
+                &message,
+                &key_error_template(&e),
+                data_lines(&text),
+            );
+            return;
+        }
+    };
+    assert!(!set.is_empty(), "an empty identity set\ninput: {text:?}");
+    for key in set.keys().iter() {
+        assert!(
+            set.recipients()
+                .contains(&MemberRecipient::X25519(key.public_key())),
+            "a key's recipient is not listed\ninput: {text:?}"
+        );
+    }
+    if let Ok(plain) = std::str::from_utf8(data)
+        && let Ok(ids) = Identities::parse(plain)
+    {
+        let want: Vec<_> = ids.iter().map(SecretKey::public_key).collect();
+        let got: Vec<_> = set.keys().iter().map(SecretKey::public_key).collect();
+        assert_eq!(
+            got, want,
+            "IdentitySet and Identities disagree\ninput: {text:?}"
+        );
+    }
+    assert!(set.unlock_failure().is_none(), "asked before any use");
+    match set.open_locked() {
+        Ok(added) => assert!(!added, "keys opened without a passphrase"),
+        Err((source, e)) => {
+            assert_eq!(source, "fuzz");
+            assert_eq!(
+                e,
+                KeyError::NeedsPassphrase,
+                "a locked identity without a passphrase\ninput: {text:?}"
+            );
+            assert_eq!(set.unlock_failure(), Some((source, e)));
+        }
+    }
 }

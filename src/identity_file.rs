@@ -328,15 +328,28 @@ impl IdentitySet {
         source: &str,
         callbacks: C,
     ) -> Result<IdentitySet, KeyError> {
-        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source.to_string()))
-            .map_err(|_| KeyError::UnsupportedIdentity("not a readable SSH private key"))?;
+        // age (0.12) panics on some malformed RSA numbers instead of refusing them;
+        // a damaged key file must give an error, not a crash.
+        let parsed = std::panic::catch_unwind(|| {
+            age::ssh::Identity::from_buffer(text.as_bytes(), Some(source.to_string()))
+        });
+        let id = match parsed {
+            Ok(Ok(id)) => id,
+            _ => {
+                return Err(KeyError::UnsupportedIdentity(
+                    "not a readable SSH private key",
+                ));
+            }
+        };
         if let age::ssh::Identity::Unsupported(_) = id {
             return Err(KeyError::UnsupportedIdentity(
                 "an SSH key of a type age cannot use (only ssh-ed25519 and ssh-rsa)",
             ));
         }
-        let recipient = age::ssh::Recipient::try_from(id.clone())
-            .map_err(|_| KeyError::UnsupportedIdentity("an SSH key age cannot use"))?
+        let recipient = std::panic::catch_unwind(|| age::ssh::Recipient::try_from(id.clone()))
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(KeyError::UnsupportedIdentity("an SSH key age cannot use"))?
             .to_string();
         let member: Option<MemberRecipient> = recipient.parse().ok();
         match id {

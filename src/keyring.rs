@@ -18,6 +18,15 @@ use crate::key::{Identities, SecretKey};
 use crate::member::{Member, MemberRecipient};
 use crate::token::SealedAt;
 
+/// age's messages may span lines; ours never do.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}')
+        .filter(|w| !w.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The version of the keyring content layout.
 pub const KEYRING_VERSION: i64 = 1;
 
@@ -130,6 +139,13 @@ impl Keyring {
         let mut meta = String::new();
         let mut secrets = Vec::new();
         for line in text.lines() {
+            // Metadata lines are taken as written (a TOML multi-line string may
+            // end a line with blanks); only other lines are trimmed.
+            if let Some(rest) = line.strip_prefix("#:") {
+                meta.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+                meta.push('\n');
+                continue;
+            }
             let trimmed = line.trim();
             if let Some(rest) = trimmed.strip_prefix("#:") {
                 meta.push_str(rest.strip_prefix(' ').unwrap_or(rest));
@@ -160,6 +176,8 @@ impl Keyring {
             .and_then(Item::as_str)
             .ok_or(bad("the metadata names no environment"))?
             .to_string();
+        crate::policy::check_environment_name(&environment)
+            .map_err(|_| bad("the environment's name is not a valid environment name"))?;
         let mut members = Vec::new();
         if let Some(item) = doc.get("members") {
             let table = item.as_table_like().ok_or(bad("members is not a table"))?;
@@ -169,6 +187,11 @@ impl Keyring {
                     .ok_or(bad("a member's key is not a string"))?
                     .parse()
                     .map_err(|_| bad("a member's key is not a valid recipient"))?;
+                crate::member::check_member_name(name)
+                    .map_err(|_| bad("a member's name is not a valid member name"))?;
+                if members.iter().any(|m: &Member| m.recipient == recipient) {
+                    return Err(bad("two members have the same key"));
+                }
                 members.push(Member {
                     name: name.to_string(),
                     recipient,
@@ -195,6 +218,12 @@ impl Keyring {
         };
         let mut keys = Vec::new();
         for (t, secret) in tables.iter().zip(secrets) {
+            if t
+                .iter()
+                .any(|(k, _)| !matches!(k, "public_key" | "created" | "retired"))
+            {
+                return Err(bad("a key has an unknown field"));
+            }
             let public = t.get("public_key").and_then(Item::as_str);
             if public != Some(secret.public_key().to_string().as_str()) {
                 return Err(bad("a listed public key does not match its secret key"));
@@ -234,8 +263,8 @@ impl Keyring {
         let encryptor = age::Encryptor::with_recipients(
             recipients.iter().map(|r| r.as_ref() as &dyn age::Recipient),
         )
-        .map_err(|e| KeyringError::Encrypt(e.to_string()))?;
-        let io = |e: std::io::Error| KeyringError::Encrypt(e.to_string());
+        .map_err(|e| KeyringError::Encrypt(one_line(&e.to_string())))?;
+        let io = |e: std::io::Error| KeyringError::Encrypt(one_line(&e.to_string()));
         let armor =
             age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor)
                 .map_err(io)?;
@@ -255,7 +284,7 @@ impl Keyring {
         }
         let reader = age::armor::ArmoredReader::new(BufReader::new(armored));
         let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
-            .map_err(|e| KeyringError::Damaged(e.to_string()))?;
+            .map_err(|e| KeyringError::Damaged(one_line(&e.to_string())))?;
         if decryptor.is_scrypt() {
             return Err(KeyringError::Damaged(
                 "it is encrypted to a passphrase, which a keyring never is".into(),
@@ -264,13 +293,13 @@ impl Keyring {
         let mut plain = Zeroizing::new(Vec::new());
         let mut reader = decryptor.decrypt(identities).map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => KeyringError::NotAMember,
-            other => KeyringError::Damaged(other.to_string()),
+            other => KeyringError::Damaged(one_line(&other.to_string())),
         })?;
         reader
             .by_ref()
             .take(MAX_KEYRING_BYTES as u64)
             .read_to_end(&mut plain)
-            .map_err(|e| KeyringError::Damaged(e.to_string()))?;
+            .map_err(|e| KeyringError::Damaged(one_line(&e.to_string())))?;
         let text = std::str::from_utf8(&plain)
             .map_err(|_| KeyringError::Malformed("the content is not UTF-8 text"))?;
         Keyring::parse(text)

@@ -81,6 +81,9 @@ impl FromStr for MemberRecipient {
             let kind = &s[..s.len() - rest.len() - 1];
             let key = rest.split_whitespace().next().unwrap_or("");
             let text = format!("{kind} {key}");
+            if !ssh_key_numbers_ok(key) {
+                return Err(KeyError::Recipient("not a valid SSH public key"));
+            }
             return match text.parse::<age::ssh::Recipient>() {
                 Ok(r) => Ok(MemberRecipient::Ssh(r.to_string())),
                 Err(age::ssh::ParseRecipientKeyError::RsaModulusTooSmall) => Err(
@@ -118,6 +121,31 @@ impl fmt::Display for MemberRecipient {
             MemberRecipient::Ssh(s) | MemberRecipient::Plugin(s) => f.write_str(s),
         }
     }
+}
+
+/// Whether the numbers of an `ssh-rsa` key (base64 of its wire encoding) are
+/// well formed: each a length-prefixed, non-empty field with a non-zero byte.
+/// age's parser (0.12) indexes out of bounds on an all-zero number, so such a key
+/// must never reach it; other key types pass through to age's own checks.
+pub(crate) fn ssh_key_numbers_ok(base64_key: &str) -> bool {
+    use base64::Engine;
+    let Ok(wire) = base64::engine::general_purpose::STANDARD.decode(base64_key) else {
+        return false;
+    };
+    let mut rest = wire.as_slice();
+    let mut field = || -> Option<&[u8]> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let value = rest.get(4..4 + len)?;
+        rest = &rest[4 + len..];
+        Some(value)
+    };
+    match field() {
+        Some(b"ssh-rsa") => {}
+        Some(_) => return true,
+        None => return false,
+    }
+    // The exponent, then the modulus.
+    (0..2).all(|_| field().is_some_and(|n| n.iter().any(|&b| b != 0)))
 }
 
 /// One member of an environment: a name (for people) and the key.

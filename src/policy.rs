@@ -124,11 +124,12 @@ fn string_list(item: &Item, at: &str) -> Result<Vec<(String, String)>, PolicyErr
 }
 
 fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError> {
-    let at = |field: &str| format!("environments.{name}.{field}");
-    check_environment_name(name).map_err(|r| invalid(format!("environments.{name}"), r))?;
+    let shown = quote_key(name);
+    let at = |field: &str| format!("environments.{shown}.{}", quote_key(field));
+    check_environment_name(name).map_err(|r| invalid(format!("environments.{shown}"), r))?;
     let table = item
         .as_table_like()
-        .ok_or_else(|| invalid(format!("environments.{name}"), "must be a table"))?;
+        .ok_or_else(|| invalid(format!("environments.{shown}"), "must be a table"))?;
     for (k, _) in table.iter() {
         if !matches!(
             k,
@@ -269,7 +270,10 @@ impl Policy {
         })?;
         for (k, _) in doc.iter() {
             if !matches!(k, "version" | "environments") {
-                return Err(invalid(k, "unknown field (known: version, environments)"));
+                return Err(invalid(
+                    quote_key(k),
+                    "unknown field (known: version, environments)",
+                ));
             }
         }
         match doc.get("version").map(|v| v.as_integer()) {
@@ -351,10 +355,16 @@ impl Policy {
     }
 
     fn env_table(&mut self, name: &str) -> Result<&mut Table, PolicyError> {
-        self.doc
+        let item = self
+            .doc
             .get_mut("environments")
             .and_then(|e| e.get_mut(name))
-            .and_then(Item::as_table_mut)
+            .ok_or_else(|| PolicyError::UnknownEnvironment(name.to_string()))?;
+        // An environment written inline (`ci = { … }`) becomes a [table] to be edited.
+        if let Some(inline) = item.as_inline_table() {
+            *item = Item::Table(inline.clone().into_table());
+        }
+        item.as_table_mut()
             .ok_or_else(|| PolicyError::UnknownEnvironment(name.to_string()))
     }
 
