@@ -218,8 +218,7 @@ impl Keyring {
         };
         let mut keys = Vec::new();
         for (t, secret) in tables.iter().zip(secrets) {
-            if t
-                .iter()
+            if t.iter()
                 .any(|(k, _)| !matches!(k, "public_key" | "created" | "retired"))
             {
                 return Err(bad("a key has an unknown field"));
