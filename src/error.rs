@@ -210,7 +210,7 @@ impl fmt::Display for Error {
                 expected,
             } => write!(
                 f,
-                "{path}: is sealed to key id {found}, not to this recipient's key id {expected}; the file belongs to another environment (rotate to change its key)"
+                "{path}: is sealed to key id {found}, not to this recipient's key id {expected}: the value belongs to another environment, or the key being sealed to is not this file's usual key (check for a swapped key; rotate to change a key)"
             ),
             Error::CannotInsert { path, reason } => {
                 write!(f, "{path}: cannot add this value: {reason}")

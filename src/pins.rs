@@ -62,6 +62,15 @@ impl Pins {
         }
     }
 
+    /// Whether any environment of `repository` is pinned: a repository this
+    /// machine has sealed for before.
+    pub fn knows(&self, repository: &str) -> bool {
+        self.doc
+            .get(repository)
+            .and_then(Item::as_table)
+            .is_some_and(|t| !t.is_empty())
+    }
+
     /// Pins `key` for `environment` in `repository`, replacing any earlier pin.
     pub fn pin(&mut self, repository: &str, environment: &str, key: &KeyId) {
         let table = self

@@ -270,11 +270,14 @@ fn a_file_sealed_to_another_key_is_refused() {
     let before = fs::read_to_string(&f).unwrap();
     let other = sb.keygen("other.txt");
     let o = sb.run(&["seal", "app.toml", "-r", &other]);
-    assert_fails(&o, 2, "app.toml", Some("api_key"));
-    assert!(o.stderr.contains("the file belongs to another environment"));
+    assert_fails(&o, 1, "app.toml", Some("api_key"));
+    assert!(
+        o.stderr
+            .contains("the value belongs to another environment")
+    );
     assert_eq!(fs::read_to_string(&f).unwrap(), before);
     let s = sb.run_with(&["set", "app.toml", "new_token", "-r", &other], b"v", &[]);
-    assert_fails(&s, 2, "app.toml", Some("api_key"));
+    assert_fails(&s, 1, "app.toml", Some("api_key"));
     assert_eq!(fs::read_to_string(&f).unwrap(), before);
 }
 

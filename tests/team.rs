@@ -478,8 +478,15 @@ fn a_swapped_public_key_is_refused_until_accepted_and_found_by_check() {
         "{}",
         o.stdout
     );
+    assert!(
+        o.stdout
+            .contains("production: problem: its public key (key id ")
+            && o.stdout.contains("is not the one this machine pinned"),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("staging: ok\n"), "{}", o.stdout);
-    assert_eq!(o.stderr, "cachet: check found 1 problem\n");
+    assert_eq!(o.stderr, "cachet: check found 2 problems\n");
 
     // A member repairs the policy from the keyring, and sealing works again.
     t.ok(&ada, &["members", "sync", "production", "--from-keyring"]);
@@ -1035,4 +1042,110 @@ fn a_passphrase_protected_identity_is_asked_for_on_a_terminal_only() {
         Some(0)
     );
     assert_eq!(fs::read_to_string(&out).unwrap(), PROD);
+}
+
+/// The ways a repository writer could get a value sealed to their key, or the
+/// environment's key given to them, without a member noticing.
+#[test]
+fn a_repository_writer_cannot_redirect_sealing_or_grant_themselves_access() {
+    let (t, ada) = two_environments();
+    let (mallory, mallory_key) = t.person_with_key("mallory");
+
+    // A nested policy of their own for a subdirectory.
+    t.write(
+        "config/prod/.cachet.toml",
+        &format!(
+            "version = 1\n[environments.production]\npublic_key = \"{mallory_key}\"\ncreated = \"2026-01-01T00:00:00Z\"\nfiles = [\"**\"]\n[environments.production.members]\nm = \"{mallory_key}\"\n"
+        ),
+    );
+    t.write("config/prod/pay.toml", "api_token = \"t1\"\n");
+    let o = t.run(&ada, &["seal", "config/prod/pay.toml"]);
+    assert_refused(&o, 1, "cachet uses one policy per repository");
+    assert_eq!(t.read("config/prod/pay.toml"), "api_token = \"t1\"\n");
+    fs::remove_file(t.path("config/prod/.cachet.toml")).unwrap();
+
+    // A new environment of theirs that captures some of production's files.
+    let policy = t.read(".cachet.toml");
+    let narrowed = policy.replace(
+        "files = [\"config/prod/**\"]",
+        "files = [\"config/prod/app.toml\"]",
+    ) + &format!(
+        "\n[environments.extra]\npublic_key = \"{mallory_key}\"\ncreated = \"2026-01-01T00:00:00Z\"\nfiles = [\"config/prod/pay.toml\"]\n[environments.extra.members]\nm = \"{mallory_key}\"\n"
+    );
+    fs::write(t.path(".cachet.toml"), &narrowed).unwrap();
+    fs::create_dir_all(t.path(".cachet/keys")).unwrap();
+    fs::copy(
+        t.path(".cachet/keys/staging.age"),
+        t.path(".cachet/keys/extra.age"),
+    )
+    .unwrap();
+    let o = t.run(&ada, &["seal", "config/prod/pay.toml"]);
+    assert_refused(&o, 1, "environment extra (key id ");
+    assert!(o.stderr.contains("is new to this machine"), "{}", o.stderr);
+    assert_eq!(t.read("config/prod/pay.toml"), "api_token = \"t1\"\n");
+    fs::write(t.path(".cachet.toml"), &policy).unwrap();
+    fs::remove_file(t.path(".cachet/keys/extra.age")).unwrap();
+
+    // --env never moves a covered file to another environment.
+    let o = t.run(&ada, &["seal", "--env", "staging", "config/prod/pay.toml"]);
+    assert_refused(&o, 1, "belongs to environment production");
+
+    // A hand-added member is not granted the key by a sync without --grant.
+    let edited = policy.replace(
+        "[environments.production.members]\n",
+        &format!("[environments.production.members]\nmallory = \"{mallory_key}\"\n"),
+    );
+    fs::write(t.path(".cachet.toml"), &edited).unwrap();
+    let o = t.run(&ada, &["check"]);
+    assert!(
+        o.stdout
+            .contains("a hand-added member may be someone granting themselves access"),
+        "{}",
+        o.stdout
+    );
+    let o = t.run(&ada, &["members", "sync", "production"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("syncing would give the key to \"mallory\""),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(t.run(&mallory, &["open", "config/prod/app.toml"]).code, 1);
+    t.ok(&ada, &["members", "sync", "production", "--grant"]);
+    assert_eq!(
+        t.ok(&mallory, &["open", "config/prod/app.toml"]).stdout,
+        PROD
+    );
+    fs::write(t.path(".cachet.toml"), &policy).unwrap();
+}
+
+#[test]
+fn check_reports_orphan_keyrings_and_unusable_identities_and_seal_takes_a_file_once() {
+    let (t, ada) = two_environments();
+    fs::copy(
+        t.path(".cachet/keys/staging.age"),
+        t.path(".cachet/keys/orphan.age"),
+    )
+    .unwrap();
+    let o = t.run(&ada, &["check"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout
+            .contains(".cachet/keys/orphan.age: problem: a keyring of no environment"),
+        "{}",
+        o.stdout
+    );
+    fs::remove_file(t.path(".cachet/keys/orphan.age")).unwrap();
+    t.ok(&ada, &["check"]);
+    let o = t.run(&ada, &["check", "-i", "/nonexistent/key.txt"]);
+    assert_refused(&o, 2, "identity file /nonexistent/key.txt");
+
+    // The same file under two names is sealed once, without waiting on itself.
+    t.write("config/prod/dup.toml", "api_token = \"d\"\n");
+    let o = t.ok(
+        &ada,
+        &["seal", "config/prod/dup.toml", "./config/prod/dup.toml"],
+    );
+    assert!(o.stderr.contains("sealed 1 value"), "{}", o.stderr);
 }

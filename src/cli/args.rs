@@ -254,6 +254,11 @@ pub enum MembersCommand {
         /// Rewrite .cachet.toml from the keyring instead (members and public key).
         #[arg(long)]
         from_keyring: bool,
+        /// Give the key to members listed in .cachet.toml but not in the keyring
+        /// (only after checking who added them: a hand-edited member list is how
+        /// someone would grant themselves access).
+        #[arg(long, conflicts_with = "from_keyring")]
+        grant: bool,
         #[command(flatten)]
         identity: IdentityArg,
     },

@@ -101,8 +101,9 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Members(MembersCommand::Sync {
             env,
             from_keyring,
+            grant,
             identity,
-        }) => team::members_sync(&env, from_keyring, &identity.identities),
+        }) => team::members_sync(&env, (from_keyring, grant), &identity.identities),
         Command::Check { identity } => team::check(&identity.identities),
         Command::Seal {
             files,
@@ -350,6 +351,11 @@ fn seal_failure(file: &str, e: cachet::Error, target: &Target) -> Failure {
             other.name, t.env.name
         ));
     }
+    if let cachet::Error::ForeignKey { .. } = e {
+        // A value sealed to a key the file's environment does not have: refused
+        // for safety (another environment's value, or a swapped key).
+        return Failure::refused(format!("{file}: {e}"));
+    }
     Failure::doc(file, e)
 }
 
@@ -399,9 +405,18 @@ fn seal(
     let in_place = !to_stdout && stdin_files == 0;
     // Take every lock (in a fixed order, so two runs cannot deadlock), seal everything
     // in memory, and only then write: one bad file leaves every file untouched.
-    let mut order: Vec<&PathBuf> = files.iter().collect();
+    // One entry per file, however it was named (`a.toml`, `./a.toml`): naming a
+    // file twice must not make the run wait for its own lock.
+    let mut order: Vec<&PathBuf> = Vec::new();
+    let mut seen = Vec::new();
+    for f in files {
+        let key = fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        if !seen.contains(&key) {
+            seen.push(key);
+            order.push(f);
+        }
+    }
     order.sort();
-    order.dedup();
     let targets = order
         .iter()
         .map(|f| target(f, explicit, named.as_ref(), policy))

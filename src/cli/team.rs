@@ -48,6 +48,15 @@ impl Repo {
         let root = policy_path
             .parent()
             .map_or_else(|| dir.clone(), Path::to_path_buf);
+        // One policy per tree: a policy inside another's tree would let whoever
+        // writes that subdirectory choose the keys for its files.
+        if let Some(outer) = root.parent().and_then(policy::find_policy) {
+            return Err(Failure::refused(format!(
+                "{} is inside the tree of {}; cachet uses one policy per repository: remove the inner one (or merge its environments into the outer)",
+                policy_path.display(),
+                outer.display()
+            )));
+        }
         let policy = read_policy(&policy_path)?;
         Ok(Some(Repo {
             root,
@@ -554,7 +563,7 @@ pub fn members_list(env_name: &str) -> Result<(), Failure> {
 /// `cachet members sync ENV [--from-keyring]`.
 pub fn members_sync(
     env_name: &str,
-    from_keyring: bool,
+    (from_keyring, grant): (bool, bool),
     identities: &[PathBuf],
 ) -> Result<(), Failure> {
     let Unlocked {
@@ -596,6 +605,21 @@ pub fn members_sync(
             "environment {env_name}: {POLICY_FILE} lists no members; a keyring needs at least one"
         )));
     }
+    let new: Vec<&str> = env
+        .members
+        .iter()
+        .filter(|m| !ring.members.contains(m))
+        .map(|m| m.name.as_str())
+        .collect();
+    if !new.is_empty() && !grant {
+        return Err(Failure::refused(format!(
+            "environment {env_name}: syncing would give the key to {} (in {POLICY_FILE}, not in the keyring); check who added them, then pass --grant, or run with --from-keyring to drop them",
+            new.iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     ring.members = env.members.clone();
     ring.members.sort();
     repo.write_keyring(&ring)?;
@@ -609,7 +633,12 @@ pub fn members_sync(
 /// `cachet check`: one line per finding on stdout; exit 1 when any is a problem.
 pub fn check(identities: &[PathBuf]) -> Result<(), Failure> {
     let repo = Repo::current()?;
-    let ids = identity::load(identities).ok();
+    // Identities named with -i must load; without -i, none found is a partial check.
+    let ids = if identities.is_empty() {
+        identity::load(identities).ok()
+    } else {
+        Some(identity::load(identities)?)
+    };
     let mut problems = 0;
     let mut out = String::new();
     for env in &repo.policy.environments {
@@ -628,7 +657,7 @@ pub fn check(identities: &[PathBuf]) -> Result<(), Failure> {
         } else if let Some(ids) = &ids {
             match repo.unlock(name, ids) {
                 Ok(ring) => findings.extend(differences(env, &ring).into_iter().map(|d| {
-                    format!("{d}; repair with `cachet members sync {name}` (or --from-keyring)")
+                    format!("{d}; find out why (a hand-added member may be someone granting themselves access), then repair with `cachet members sync {name}` or `--from-keyring`")
                 })),
                 Err(f) if f.message.contains("you are not a member") => {
                     out.push_str(&format!(
@@ -650,6 +679,37 @@ pub fn check(identities: &[PathBuf]) -> Result<(), Failure> {
             out.push_str(&format!("{name}: problem: {f}\n"));
         }
     }
+    if let Ok(entries) = fs::read_dir(repo.root.join(".cachet").join("keys")) {
+        let mut orphans: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| {
+                n.strip_suffix(".age")
+                    .is_some_and(|env| repo.policy.environment(env).is_err())
+            })
+            .collect();
+        orphans.sort();
+        for n in orphans {
+            problems += 1;
+            out.push_str(&format!(
+                ".cachet/keys/{n}: problem: a keyring of no environment in {POLICY_FILE} (left by an interrupted `env add`?); remove it if nothing uses it\n"
+            ));
+        }
+    }
+    let repository = repo.root.to_string_lossy().into_owned();
+    if let Ok((_, pins)) = read_pins() {
+        for env in &repo.policy.environments {
+            if let Pin::Changed(old) = pins.check(&repository, &env.name, &env.public_key.key_id())
+            {
+                problems += 1;
+                out.push_str(&format!(
+                    "{}: problem: its public key (key id {}) is not the one this machine pinned (key id {old})\n",
+                    env.name,
+                    env.public_key.key_id()
+                ));
+            }
+        }
+    }
     super::write_stdout(out.as_bytes())?;
     if problems > 0 {
         return Err(Failure::refused(format!(
@@ -662,38 +722,57 @@ pub fn check(identities: &[PathBuf]) -> Result<(), Failure> {
 
 /// Compares an environment's key with the one pinned on this machine, pinning it
 /// on first use (or when `accept` says the change is expected).
-fn pin_key(repo: &Repo, env: &str, key: &KeyId, accept: bool) -> Result<(), Failure> {
+/// The pin store: its path and what it holds (empty when it does not exist).
+fn read_pins() -> Result<(PathBuf, Pins), Failure> {
     let Some(dir) = identity::config_dir() else {
         return Err(Failure::usage(
             "cannot pin environment keys: neither XDG_CONFIG_HOME nor HOME is set",
         ));
     };
     let path = dir.join("known_keys.toml");
-    let repository = repo.root.to_string_lossy().into_owned();
-    let read = |p: &Path| -> Result<Pins, Failure> {
-        match fs::read_to_string(p) {
-            Ok(t) => Pins::parse(&t).ok_or_else(|| {
-                Failure::usage(format!(
-                    "{}: not a valid key pin file (tables of environment = \"key id\")",
-                    p.display()
-                ))
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Pins::new()),
-            Err(e) => Err(Failure::usage(format!("{}: cannot read: {e}", p.display()))),
+    let pins = match fs::read_to_string(&path) {
+        Ok(t) => Pins::parse(&t).ok_or_else(|| {
+            Failure::usage(format!(
+                "{}: not a valid key pin file (tables of environment = \"key id\")",
+                path.display()
+            ))
+        })?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Pins::new(),
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            )));
         }
     };
-    match read(&path)?.check(&repository, env, key) {
+    Ok((path, pins))
+}
+
+fn pin_key(repo: &Repo, env: &str, key: &KeyId, accept: bool) -> Result<(), Failure> {
+    let (path, pins) = read_pins()?;
+    let repository = repo.root.to_string_lossy().into_owned();
+    match pins.check(&repository, env, key) {
         Pin::Same => return Ok(()),
         Pin::Changed(old) if !accept => {
             return Err(Failure::refused(format!(
                 "environment {env}: its public key in {POLICY_FILE} changed (key id {key}; this machine pinned key id {old}); a key swapped in by someone else would let them read what you seal: check the history of {POLICY_FILE}, run `cachet check`, and only then pass --accept-new-key"
             )));
         }
+        // A repository sealed for before that shows a new environment: it may be
+        // one added to capture files of a known one, so it is confirmed as a change.
+        Pin::Unknown if !accept && pins.knows(&repository) => {
+            return Err(Failure::refused(format!(
+                "environment {env} (key id {key}) is new to this machine, though other environments of this repository are pinned; check who added it in the history of {POLICY_FILE}, then pass --accept-new-key"
+            )));
+        }
         Pin::Changed(_) | Pin::Unknown => {}
     }
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     fs::create_dir_all(&dir).map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
     let _lock = lock(&path)?;
-    let mut pins = read(&path)?;
+    let (_, mut pins) = read_pins()?;
     pins.pin(&repository, env, key);
     atomic::write_atomic(&path, pins.to_string().as_bytes(), Mode::Private, false)
         .map_err(|e| Failure::usage(format!("{}: cannot write: {e}", path.display())))?;
@@ -725,7 +804,21 @@ pub fn seal_target(file: &Path, stdin: bool, args: &PolicyArgs) -> Result<SealTa
     .ok_or_else(|| Failure::usage(no_recipient))?;
     let shown = file.display();
     let env = match &args.env {
-        Some(name) => repo.env(name)?.clone(),
+        Some(name) => {
+            // --env chooses for files no environment covers; it never moves a
+            // file out of the environment that covers it.
+            if !stdin
+                && let Some(rel) = repo.relative(file)
+                && let Ok(Some(covering)) = repo.policy.environment_for(&rel)
+                && covering.name != *name
+            {
+                return Err(Failure::refused(format!(
+                    "{shown}: belongs to environment {} by the files globs of {POLICY_FILE}; --env {name} would seal it for another environment's members",
+                    covering.name
+                )));
+            }
+            repo.env(name)?.clone()
+        }
         None if stdin => {
             return Err(Failure::usage(
                 "<stdin>: name the environment with --env NAME (or pass -r)",
@@ -791,18 +884,23 @@ pub fn unlock_for(file: &Path, needed: &[KeyId], ids: &mut IdentitySet) -> Resul
     let Some(repo) = Repo::of_file(file)? else {
         return Ok(());
     };
+    // The environments whose current key is needed; failing those (a retired
+    // key), the environment that covers the file, whose keyring keeps them.
     let mut envs: Vec<&Environment> = Vec::new();
-    if let Some(rel) = repo.relative(file)
+    let mut unknown = false;
+    for id in missing {
+        match repo.policy.environment_of_key(id) {
+            Some(e) if !envs.iter().any(|o| o.name == e.name) => envs.push(e),
+            Some(_) => {}
+            None => unknown = true,
+        }
+    }
+    if unknown
+        && let Some(rel) = repo.relative(file)
         && let Ok(Some(e)) = repo.policy.environment_for(&rel)
+        && !envs.iter().any(|o| o.name == e.name)
     {
         envs.push(e);
-    }
-    for id in missing {
-        if let Some(e) = repo.policy.environment_of_key(id)
-            && !envs.iter().any(|o| o.name == e.name)
-        {
-            envs.push(e);
-        }
     }
     for env in envs {
         let ring = repo.unlock(&env.name, ids)?;
