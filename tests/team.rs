@@ -1141,6 +1141,14 @@ fn check_reports_orphan_keyrings_and_unusable_identities_and_seal_takes_a_file_o
     let o = t.run(&ada, &["check", "-i", "/nonexistent/key.txt"]);
     assert_refused(&o, 2, "identity file /nonexistent/key.txt");
 
+    let o = t.run_with(
+        &ada,
+        &["set", "config/prod/none.toml", "x_token"],
+        b"v",
+        &[],
+    );
+    assert_refused(&o, 2, "config/prod/none.toml: no such file");
+
     // The same file under two names is sealed once, without waiting on itself.
     t.write("config/prod/dup.toml", "api_token = \"d\"\n");
     let o = t.ok(

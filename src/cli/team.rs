@@ -803,6 +803,9 @@ pub fn seal_target(file: &Path, stdin: bool, args: &PolicyArgs) -> Result<SealTa
     }
     .ok_or_else(|| Failure::usage(no_recipient))?;
     let shown = file.display();
+    if !stdin && !file.exists() {
+        return Err(Failure::usage(format!("{shown}: no such file")));
+    }
     let env = match &args.env {
         Some(name) => {
             // --env chooses for files no environment covers; it never moves a
