@@ -385,13 +385,25 @@ fn ssh_stanza_tag(recipient: &str) -> String {
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(&sha2::Sha256::digest(&wire)[..4])
 }
 
+/// Reads the header of an age file, armored or binary (identities and keyrings).
+pub(crate) fn age_decryptor(
+    bytes: &[u8],
+) -> Result<age::Decryptor<impl std::io::BufRead + '_>, age::DecryptError> {
+    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
+    age::Decryptor::new_buffered(BufReader::new(reader))
+}
+
+/// [`age_decryptor`] for an identity file.
+fn identity_decryptor(
+    bytes: &[u8],
+) -> Result<age::Decryptor<impl std::io::BufRead + '_>, KeyError> {
+    age_decryptor(bytes).map_err(|_| KeyError::UnsupportedIdentity("a damaged age-encrypted file"))
+}
+
 /// Checks that an age file is encrypted with a passphrase (`age -p`), the only
 /// kind that may hold an identity.
 fn check_age_passphrase_file(bytes: &[u8]) -> Result<(), KeyError> {
-    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
-    let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
-        .map_err(|_| KeyError::UnsupportedIdentity("a damaged age-encrypted file"))?;
-    if !decryptor.is_scrypt() {
+    if !identity_decryptor(bytes)?.is_scrypt() {
         return Err(KeyError::UnsupportedIdentity(
             "an age file encrypted to recipients; an identity file may only be encrypted with a passphrase (age -p)",
         ));
@@ -401,9 +413,7 @@ fn check_age_passphrase_file(bytes: &[u8]) -> Result<(), KeyError> {
 
 /// Decrypts an identity file encrypted with a passphrase by `age -p`.
 fn decrypt_age_identity(bytes: &[u8], pass: SecretString) -> Result<Zeroizing<String>, KeyError> {
-    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
-    let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
-        .map_err(|_| KeyError::UnsupportedIdentity("a damaged age-encrypted file"))?;
+    let decryptor = identity_decryptor(bytes)?;
     let identity = age::scrypt::Identity::new(pass);
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))

@@ -8,7 +8,7 @@
 //! public key swapped there, shows up as a difference. The layout is normative in
 //! `spec/policy.md`, "Keyrings".
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 use zeroize::Zeroizing;
@@ -281,8 +281,7 @@ impl Keyring {
         if armored.len() > MAX_KEYRING_BYTES {
             return Err(KeyringError::Damaged("larger than any keyring".into()));
         }
-        let reader = age::armor::ArmoredReader::new(BufReader::new(armored));
-        let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
+        let decryptor = crate::identity_file::age_decryptor(armored)
             .map_err(|e| KeyringError::Damaged(one_line(&e.to_string())))?;
         if decryptor.is_scrypt() {
             return Err(KeyringError::Damaged(

@@ -91,8 +91,9 @@ pub fn check_environment_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Parses a rotation period, `"<days>d"` with 1 to 3650 days.
-fn parse_period(s: &str) -> Option<u32> {
+/// Parses a rotation period, `"<days>d"` with 1 to 3650 days (no sign, no
+/// leading zero).
+pub fn parse_period(s: &str) -> Option<u32> {
     let digits = s.strip_suffix('d')?;
     if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

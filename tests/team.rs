@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{Out, assert_refused, run_cachet};
+use common::{Out, assert_refused, isolate, run_cachet};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cachet");
 
@@ -225,26 +225,25 @@ fn members_open_through_keyrings_and_a_deploy_key_alone_opens_its_environment_on
     fs::write(deploy.path().join("staging.toml"), &staging_sealed).unwrap();
     let target = t.person("deploy");
     let run = |file: &str| {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["open", file])
-            .current_dir(deploy.path())
-            .env_remove("CACHET_IDENTITY_FILE")
-            .env_remove("CACHET_IDENTITY_COMMAND")
-            .env("HOME", &target.home)
-            .env("XDG_CONFIG_HOME", target.config())
-            .env("CACHET_IDENTITY", &key);
-        cmd.output().unwrap()
+        run_cachet(
+            deploy.path(),
+            &target.home,
+            &["open", file],
+            b"",
+            &[("CACHET_IDENTITY", &key)],
+        )
     };
     let o = run("prod.toml");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8(o.stdout).unwrap(), PROD);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, PROD);
     let o = run("staging.toml");
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.code, 1);
     assert!(o.stdout.is_empty());
-    let err = String::from_utf8(o.stderr).unwrap();
     assert!(
-        err.starts_with("cachet: staging.toml: db.password: no identity for key id "),
-        "{err}"
+        o.stderr
+            .starts_with("cachet: staging.toml: db.password: no identity for key id "),
+        "{}",
+        o.stderr
     );
 }
 
@@ -934,15 +933,11 @@ fn terminal_session(t: &Team, who: &Person, args: &[&str], typed: &str) -> Optio
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut child = Command::new("script")
+    let mut cmd = Command::new("script");
+    isolate(&mut cmd, &who.home);
+    let mut child = cmd
         .args(["-qec", &line, "/dev/null"])
         .current_dir(t.root())
-        .env_remove("CACHET_IDENTITY")
-        .env_remove("CACHET_IDENTITY_FILE")
-        .env_remove("CACHET_IDENTITY_COMMAND")
-        .env_remove("CACHET_RECIPIENT")
-        .env("HOME", &who.home)
-        .env("XDG_CONFIG_HOME", who.config())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -290,17 +290,9 @@ pub fn env_add(name: &str, add: &EnvAddArgs) -> Result<(), Failure> {
         .iter()
         .map(|g| PathGlob::new(g).map_err(|e| Failure::usage(format!("--seal {g:?}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let rotate: Option<u32> = {
-        let digits = add.rotate_every.strip_suffix('d').unwrap_or("");
-        match digits.parse::<u32>() {
-            Ok(d) if (1..=3650).contains(&d) && !digits.starts_with('0') => Some(d),
-            _ => {
-                return Err(Failure::usage(
-                    "--rotate-every: a number of days from 1 to 3650, written like 90d",
-                ));
-            }
-        }
-    };
+    let rotate = Some(policy::parse_period(&add.rotate_every).ok_or_else(|| {
+        Failure::usage("--rotate-every: a number of days from 1 to 3650, written like 90d")
+    })?);
     let mut members = add
         .members
         .iter()

@@ -90,6 +90,22 @@ pub struct Out {
     pub stderr: String,
 }
 
+/// Gives a command its own `home` (and `XDG_CONFIG_HOME` inside it) and none of
+/// the caller's `CACHET_*` variables, so no real identity, recipient or key pin
+/// of the person running the tests is ever used.
+pub fn isolate(cmd: &mut std::process::Command, home: &Path) {
+    for var in [
+        "CACHET_IDENTITY",
+        "CACHET_IDENTITY_FILE",
+        "CACHET_IDENTITY_COMMAND",
+        "CACHET_RECIPIENT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"));
+}
+
 /// Runs the `cachet` binary in `cwd` with its own `home` (and
 /// `XDG_CONFIG_HOME` inside it), none of the caller's `CACHET_*` variables, the
 /// extra variables `env`, and `stdin` as its input.
@@ -103,14 +119,9 @@ pub fn run_cachet(
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cachet"));
+    isolate(&mut cmd, home);
     cmd.args(args)
         .current_dir(cwd)
-        .env_remove("CACHET_IDENTITY")
-        .env_remove("CACHET_IDENTITY_FILE")
-        .env_remove("CACHET_IDENTITY_COMMAND")
-        .env_remove("CACHET_RECIPIENT")
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
