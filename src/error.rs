@@ -178,7 +178,96 @@ pub enum Error {
     },
     /// A value is too large to seal.
     TooLarge(ValuePath),
+    /// An opened document cannot be turned into environment variables or another
+    /// format as asked.
+    Export(ExportError),
 }
+
+impl From<ExportError> for Error {
+    fn from(e: ExportError) -> Self {
+        Error::Export(e)
+    }
+}
+
+/// Why an opened document cannot be exported (as environment variables, or
+/// converted to another format). Names are key names, never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportError {
+    /// The document holds something the export does not carry over faithfully.
+    Unsupported {
+        /// Where it is.
+        path: ValuePath,
+        /// What it is and what to do instead.
+        reason: &'static str,
+    },
+    /// A value has no equivalent in the target format.
+    NotRepresentable {
+        /// Where it is.
+        path: ValuePath,
+        /// The target: "JSON", "TOML", "environment variables"…
+        target: &'static str,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// Two paths of one file give the same variable name.
+    Collision {
+        /// The variable name.
+        name: String,
+        /// The first path.
+        first: ValuePath,
+        /// The second path.
+        second: ValuePath,
+    },
+    /// A variable name that changes how programs run, not allowed explicitly.
+    RefusedName {
+        /// The variable name.
+        name: String,
+        /// The path it comes from.
+        path: ValuePath,
+    },
+    /// A path gives a name no environment can hold (empty, `=`, NUL).
+    BadName {
+        /// The path.
+        path: ValuePath,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A `--only` pattern matches no value of the file.
+    NoMatch(String),
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportError::Unsupported { path, reason } => write!(f, "{path}: {reason}"),
+            ExportError::NotRepresentable {
+                path,
+                target,
+                reason,
+            } => write!(f, "{path}: cannot be written as {target}: {reason}"),
+            ExportError::Collision {
+                name,
+                first,
+                second,
+            } => write!(
+                f,
+                "{first} and {second} both give the variable {name}; rename one key, or choose another --separator"
+            ),
+            ExportError::RefusedName { name, path } => write!(
+                f,
+                "{path}: the variable {name} changes how programs run and is refused; pass --allow-var {name} if the file is meant to set it"
+            ),
+            ExportError::BadName { path, reason } => {
+                write!(f, "{path}: cannot be a variable name: {reason}")
+            }
+            ExportError::NoMatch(glob) => {
+                write!(f, "--only {glob}: matches no value of the file")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
 
 impl Error {
     /// Whether this error means a sealed value failed to open (exit status 1 in the
@@ -217,6 +306,7 @@ impl fmt::Display for Error {
             }
             Error::InvalidValue { path, reason } => write!(f, "{path}: invalid value: {reason}"),
             Error::TooLarge(p) => write!(f, "{p}: value is too large to seal (limit 16 MiB)"),
+            Error::Export(e) => e.fmt(f),
         }
     }
 }

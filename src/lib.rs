@@ -56,12 +56,16 @@ pub mod protected_identity;
 pub mod sealed_value;
 pub mod selection;
 pub mod token;
+pub mod tree;
+pub mod variables;
 
 pub use document::{
     SealReport, ValueInfo, get_value, get_value_in, list_values, open_document, seal_document,
     set_value, set_value_in,
 };
-pub use error::{Error, KeyError, KeyringError, OpenError, PathSyntaxError, PolicyError};
+pub use error::{
+    Error, ExportError, KeyError, KeyringError, OpenError, PathSyntaxError, PolicyError,
+};
 pub use format::{Format, ScalarType};
 pub use glob::{FileGlob, GlobError, PathGlob};
 pub use key::{Identities, KeyId, PublicKey, SecretKey};

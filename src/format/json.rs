@@ -533,6 +533,20 @@ pub(crate) fn typed_literal(ty: ScalarType, raw: &str) -> bool {
     )
 }
 
+/// The typed value of a scalar that is not a string (its text `raw`, a valid
+/// JSON number, `true`, `false` or `null`).
+pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
+    use crate::tree::Scalar;
+    Ok(match raw {
+        "true" => Scalar::Bool(true),
+        "false" => Scalar::Bool(false),
+        "null" => Scalar::Null,
+        // Kept as written: a JSON number is already in the form the tree keeps.
+        n if n.contains(['.', 'e', 'E']) => Scalar::Float(Zeroizing::new(n.to_string())),
+        n => Scalar::Integer(Zeroizing::new(n.to_string())),
+    })
+}
+
 /// Whether `raw` is exactly one JSON scalar (string, number, `true`, `false` or
 /// `null`) with nothing around it.
 pub(crate) fn is_single_scalar(raw: &str) -> bool {

@@ -199,6 +199,19 @@ pub(crate) fn typed_literal(ty: ScalarType, raw: &str) -> bool {
     single_scalar(raw) == Some(Some(ty))
 }
 
+/// The typed value of a scalar that is not a string (its text `raw`).
+pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
+    use crate::tree::{Scalar, float_text};
+    match raw.trim().parse::<Value>() {
+        Ok(Value::Integer(i)) => Ok(Scalar::Integer(Zeroizing::new(i.value().to_string()))),
+        Ok(Value::Float(f)) => Ok(Scalar::Float(float_text(*f.value()))),
+        Ok(Value::Boolean(b)) => Ok(Scalar::Bool(*b.value())),
+        Ok(Value::Datetime(d)) => Ok(Scalar::Datetime(Zeroizing::new(d.value().to_string()))),
+        Ok(Value::String(s)) => Ok(Scalar::String(Zeroizing::new(s.value().clone()))),
+        _ => Err("is not a TOML value the export knows"),
+    }
+}
+
 /// Whether `raw` is exactly one TOML scalar.
 pub(crate) fn is_single_scalar(raw: &str) -> bool {
     single_scalar(raw).is_some()

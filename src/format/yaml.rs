@@ -167,6 +167,19 @@ struct Scan {
     nodes: Vec<Node>,
     maps: Vec<MapInfo>,
     documents: u32,
+    holes: Vec<Hole>,
+}
+
+/// A value with no text of its own to seal, so not a [`Node`]: an empty value
+/// (`key:`, `- `, an empty document), which YAML reads as null, or an alias.
+#[derive(Debug)]
+pub(crate) struct Hole {
+    /// How many nodes came before it, so it can be put back in document order.
+    pub at: usize,
+    pub document: u32,
+    pub path: ValuePath,
+    /// An alias (`*name`) rather than an empty value.
+    pub alias: bool,
 }
 
 fn is_blank(b: u8) -> bool {
@@ -506,6 +519,7 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     *expect_key = false;
                     continue;
                 }
+                let no_text = found.is_none();
                 if let Some((s, keep)) = found {
                     let string = (style != ScalarStyle::Plain || resolve(&value) == Resolved::Str)
                         .then(|| Zeroizing::new(value.into_owned()));
@@ -520,7 +534,15 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                         kind: NodeKind::Scalar { string },
                         span: s,
                     });
-                } else if let Some(Frame::Map { map, .. }) = stack.last() {
+                } else {
+                    out.holes.push(Hole {
+                        at: out.nodes.len(),
+                        document,
+                        path: path.clone(),
+                        alias: false,
+                    });
+                }
+                if no_text && let Some(Frame::Map { map, .. }) = stack.last() {
                     let colon = (anchor == 0 && tag.is_none())
                         .then(|| colon_after(text, last_end))
                         .flatten();
@@ -543,6 +565,12 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                 {
                     k.1 = Held::Alias;
                 }
+                out.holes.push(Hole {
+                    at: out.nodes.len(),
+                    document,
+                    path: path.clone(),
+                    alias: true,
+                });
                 last_end = end;
                 last_keep = false;
                 finish_value(&mut stack, &mut path);
@@ -612,6 +640,11 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
     scan_full(text).map(|s| s.nodes)
 }
 
+/// [`scan`], with the values that have no node: empty values and aliases.
+pub(crate) fn scan_with_holes(text: &str) -> Result<(Vec<Node>, Vec<Hole>), Error> {
+    scan_full(text).map(|s| (s.nodes, s.holes))
+}
+
 /// A double-quoted YAML scalar holding `s`.
 pub(crate) fn string_literal(s: &str) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(s.len() + 2));
@@ -633,6 +666,50 @@ pub(crate) fn string_literal(s: &str) -> Zeroizing<String> {
     }
     out.push('"');
     out
+}
+
+/// The typed value of a plain scalar that is not a string, as the YAML 1.2 core
+/// schema reads it.
+pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
+    use crate::tree::{Scalar, float_text};
+    let unsigned = raw.strip_prefix(['-', '+']).unwrap_or(raw);
+    let negative = raw.starts_with('-');
+    Ok(match resolve(raw) {
+        Resolved::Null => Scalar::Null,
+        Resolved::Bool => Scalar::Bool(raw.eq_ignore_ascii_case("true")),
+        Resolved::Str => Scalar::String(Zeroizing::new(raw.to_string())),
+        Resolved::Int => {
+            let radix = [("0o", 8), ("0x", 16)]
+                .into_iter()
+                .find_map(|(p, r)| raw.strip_prefix(p).map(|d| (d, r)));
+            let decimal = match radix {
+                Some((digits, radix)) => u128::from_str_radix(digits, radix)
+                    .map_err(|_| "is an integer too large to export")?
+                    .to_string(),
+                None => {
+                    let digits = unsigned.trim_start_matches('0');
+                    match (digits.is_empty(), negative) {
+                        (true, _) => "0".to_string(),
+                        (false, true) => format!("-{digits}"),
+                        (false, false) => digits.to_string(),
+                    }
+                }
+            };
+            Scalar::Integer(Zeroizing::new(decimal))
+        }
+        Resolved::Float => {
+            let f = if unsigned.eq_ignore_ascii_case(".inf") {
+                f64::INFINITY
+            } else if unsigned.eq_ignore_ascii_case(".nan") {
+                f64::NAN
+            } else {
+                unsigned
+                    .parse::<f64>()
+                    .map_err(|_| "is a number the export cannot read")?
+            };
+            Scalar::Float(float_text(if negative { -f } else { f }))
+        }
+    })
 }
 
 /// Whether `raw` is exactly one YAML scalar and nothing else.
