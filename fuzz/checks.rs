@@ -6,11 +6,14 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use cachet::export;
 use cachet::identity_file::IdentitySet;
 use cachet::keyring::Keyring;
 use cachet::member::{Member, MemberRecipient};
 use cachet::policy::Policy;
 use cachet::protected_identity::{self, ProtectError};
+use cachet::tree::{Scalar, Value};
+use cachet::variables::{VariableOptions, variables};
 use cachet::{
     FileGlob, Format, Identities, KeyError, PathGlob, SealedAt, Sealer, SecretKey, Segment,
     Selection, Token, ValuePath,
@@ -156,6 +159,118 @@ pub fn document(format: Format, data: &[u8]) {
         expected,
         "seal then open did not give back the expected text\ninput: {text:?}\nsealed: {sealed:?}"
     );
+}
+
+/// A plain document (the first byte picks its format) read as a tree and exported:
+/// nothing panics, every error is one line, every JSON, TOML and YAML conversion
+/// that succeeds reads back through cachet's own scanners as the same data, and
+/// the default variables written as .env read back as the same names and values.
+pub fn export(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let formats = Format::all();
+    let format = formats[usize::from(pick) % formats.len()];
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let documents = match cachet::open_tree(format, text, &IDS) {
+        Ok(t) => t.documents,
+        Err(e) => return assert_one_line("open_tree", &e.to_string(), text),
+    };
+    for (target, out) in [
+        (Format::Json, export::to_json(&documents)),
+        (Format::Toml, export::to_toml(&documents)),
+        (Format::Yaml, export::to_yaml(&documents)),
+    ] {
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                assert_one_line("export", &e.to_string(), text);
+                continue;
+            }
+        };
+        let back = cachet::open_tree(target, &out, &IDS).unwrap_or_else(|e| {
+            panic!("{target} output does not read back: {e}\ninput: {text:?}\noutput: {out:?}")
+        });
+        assert!(
+            back.documents.len() == documents.len()
+                && documents
+                    .iter()
+                    .zip(&back.documents)
+                    .all(|(a, b)| same_data(a, b)),
+            "{target} output reads back as other data\ninput: {text:?}\noutput: {out:?}"
+        );
+    }
+    let Ok(doc) = export::single_document(&documents, "environment variables") else {
+        return;
+    };
+    let vars = match variables(doc, &VariableOptions::default()) {
+        Ok(vars) => vars,
+        Err(e) => return assert_one_line("variables", &e.to_string(), text),
+    };
+    let out = match export::to_dotenv(&vars) {
+        Ok(out) => out,
+        Err(e) => return assert_one_line("to_dotenv", &e.to_string(), text),
+    };
+    let back = cachet::open_tree(Format::Env, &out, &IDS)
+        .unwrap_or_else(|e| panic!(".env output does not read back: {e}\noutput: {out:?}"));
+    let expected: Vec<(String, Value)> = vars
+        .iter()
+        .map(|v| {
+            (
+                v.name.clone(),
+                Value::Scalar(Scalar::String(v.value.clone())),
+            )
+        })
+        .collect();
+    assert_eq!(
+        back.documents,
+        vec![Value::Table(expected)],
+        ".env output reads back as other variables\ninput: {text:?}\noutput: {out:?}"
+    );
+}
+
+/// Whether two trees hold the same data across formats: tables compared as sets
+/// of keys (TOML puts sub-tables last), numbers by value, dates and times equal to
+/// the strings JSON and YAML write them as.
+fn same_data(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Table(x), Value::Table(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.iter().any(|(k2, v2)| k == k2 && same_data(v, v2)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_data(v, w))
+        }
+        (Value::Scalar(x), Value::Scalar(y)) => match (x, y) {
+            (Scalar::String(s) | Scalar::Datetime(s), Scalar::String(t))
+            | (Scalar::Datetime(s), Scalar::Datetime(t)) => s == t,
+            (Scalar::Integer(s), Scalar::Integer(t)) => {
+                match (s.parse::<i128>(), t.parse::<i128>()) {
+                    (Ok(m), Ok(n)) => m == n,
+                    _ => s == t,
+                }
+            }
+            (Scalar::Float(s), Scalar::Float(t)) => {
+                let parse = |f: &str| match f {
+                    "inf" => Some(f64::INFINITY),
+                    "-inf" => Some(f64::NEG_INFINITY),
+                    "nan" => Some(f64::NAN),
+                    other => other.parse::<f64>().ok(),
+                };
+                match (parse(s), parse(t)) {
+                    (Some(m), Some(n)) => m == n || (m.is_nan() && n.is_nan()),
+                    _ => false,
+                }
+            }
+            (Scalar::Bool(m), Scalar::Bool(n)) => m == n,
+            (Scalar::Null, Scalar::Null) => true,
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 // ---------------------------------------------------------------------------

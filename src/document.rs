@@ -445,3 +445,35 @@ pub fn set_value_in<R: RngCore + CryptoRng>(
     }
     Ok(out)
 }
+
+/// A document opened as trees of typed values, with what was opened to get them.
+#[derive(Debug)]
+pub struct OpenedTree {
+    /// Each document of the file, in order (one for every format but YAML).
+    pub documents: Vec<crate::tree::Value>,
+    /// The sealed values that were opened: document index and path.
+    pub opened: Vec<(u32, ValuePath)>,
+    /// The key ids they were sealed to, each once.
+    pub key_ids: Vec<KeyId>,
+}
+
+/// Opens every sealed value of a document and gives it as trees of typed values,
+/// for exporting as environment variables or converting to another format.
+pub fn open_tree(format: Format, text: &str, identities: &Identities) -> Result<OpenedTree, Error> {
+    let mut opened = Vec::new();
+    let mut key_ids = Vec::new();
+    for value in list_values(format, text)? {
+        if let Some((id, _)) = value.sealed {
+            if !key_ids.contains(&id) {
+                key_ids.push(id);
+            }
+            opened.push((value.document, value.path));
+        }
+    }
+    let plain = open_document(format, text, identities)?;
+    Ok(OpenedTree {
+        documents: crate::tree::build(format, &plain)?,
+        opened,
+        key_ids,
+    })
+}

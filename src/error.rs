@@ -234,6 +234,13 @@ pub enum ExportError {
     },
     /// A `--only` pattern matches no value of the file.
     NoMatch(String),
+    /// A target that holds one document, and a file that does not hold exactly one.
+    Documents {
+        /// How many documents the file holds.
+        count: usize,
+        /// The target: "JSON", "TOML", "environment variables".
+        target: &'static str,
+    },
 }
 
 impl fmt::Display for ExportError {
@@ -263,6 +270,10 @@ impl fmt::Display for ExportError {
             ExportError::NoMatch(glob) => {
                 write!(f, "--only {glob}: matches no value of the file")
             }
+            ExportError::Documents { count, target } => write!(
+                f,
+                "the file holds {count} YAML documents, and {target} holds exactly one: split the file, or convert it to YAML"
+            ),
         }
     }
 }

@@ -41,8 +41,10 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod audit;
 pub mod document;
 pub mod error;
+pub mod export;
 pub mod format;
 pub mod glob;
 pub mod identity_file;
@@ -60,8 +62,8 @@ pub mod tree;
 pub mod variables;
 
 pub use document::{
-    SealReport, ValueInfo, get_value, get_value_in, list_values, open_document, seal_document,
-    set_value, set_value_in,
+    OpenedTree, SealReport, ValueInfo, get_value, get_value_in, list_values, open_document,
+    open_tree, seal_document, set_value, set_value_in,
 };
 pub use error::{
     Error, ExportError, KeyError, KeyringError, OpenError, PathSyntaxError, PolicyError,

@@ -168,7 +168,10 @@ pub(crate) fn build(format: Format, text: &str) -> Result<Vec<Value>, Error> {
         other => (other.scan(text)?, Vec::new()),
     };
     let mut holes = holes.into_iter().peekable();
-    let mut tree = Builder::default();
+    let mut tree = Builder {
+        yaml: format == Format::Yaml,
+        ..Builder::default()
+    };
     for (i, node) in nodes.iter().enumerate() {
         while let Some(hole) = holes.next_if(|h| h.at <= i) {
             tree.add_hole(&hole)?;
@@ -208,6 +211,8 @@ fn unsupported(path: &ValuePath, reason: &'static str) -> Error {
 /// a container's children together), as every format's scan gives them.
 #[derive(Default)]
 struct Builder {
+    /// Whether the document is YAML, where a `<<` key may be a merge key.
+    yaml: bool,
     documents: Vec<Value>,
     document: u32,
     /// The containers still open: their paths and their contents so far.
@@ -230,7 +235,7 @@ impl Builder {
             self.close_document()?;
             self.document = document;
         }
-        if path.name() == Some("<<") {
+        if self.yaml && path.name() == Some("<<") {
             return Err(unsupported(
                 path,
                 "is a YAML merge key (<<), which YAML 1.2 does not define; write the keys out in full to export them",

@@ -176,7 +176,7 @@ pub fn variables(doc: &Value, options: &VariableOptions) -> Result<Vec<Variable>
                 second: v.path.clone(),
             });
         }
-        if is_refused(&v.name) && !options.allow.iter().any(|a| *a == v.name) {
+        if is_refused(&v.name) && !options.allow.contains(&v.name) {
             return Err(ExportError::RefusedName {
                 name: v.name.clone(),
                 path: v.path.clone(),

@@ -104,6 +104,11 @@ fn protected_identity_inputs() {
 }
 
 #[test]
+fn export_inputs() {
+    replay("export", checks::export);
+}
+
+#[test]
 fn globs_inputs() {
     replay("globs", checks::globs);
 }

@@ -1152,3 +1152,55 @@ fn check_reports_orphan_keyrings_and_unusable_identities_and_seal_takes_a_file_o
     );
     assert!(o.stderr.contains("sealed 1 value"), "{}", o.stderr);
 }
+
+#[test]
+fn the_access_log_names_the_member_and_the_environment() {
+    let (t, ada) = two_environments();
+    let o = t.ok(
+        &ada,
+        &[
+            "get",
+            "config/prod/app.toml",
+            "db.password",
+            "--audit-log",
+            "access.log",
+        ],
+    );
+    assert_eq!(o.stdout, "prod-pw-1");
+    let (bob, _) = t.person_with_key("bob");
+    let o = t.run(
+        &bob,
+        &[
+            "open",
+            "config/staging/app.toml",
+            "--audit-log",
+            "access.log",
+        ],
+    );
+    assert_eq!(o.code, 1);
+    let log = t.read("access.log");
+    assert!(!log.contains("prod-pw-1") && !log.contains("staging-pw-2"));
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let policy = t.read(".cachet.toml");
+    let ada_key = policy
+        .lines()
+        .find_map(|l| l.strip_prefix("\"Ada Lovelace\" = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap();
+    assert_eq!(lines[0]["environment"], "production");
+    assert_eq!(lines[0]["member"], "Ada Lovelace");
+    assert_eq!(lines[0]["identity"], ada_key);
+    assert_eq!(lines[0]["paths"], serde_json::json!(["db.password"]));
+    assert_eq!(lines[0]["outcome"], "ok");
+    assert_eq!(lines[1]["environment"], "staging");
+    assert_eq!(lines[1]["member"], serde_json::Value::Null);
+    assert_eq!(lines[1]["outcome"], "refused");
+    assert_eq!(
+        lines[1]["error"],
+        "environment staging: you are not a member: none of your identities opens .cachet/keys/staging.age"
+    );
+}

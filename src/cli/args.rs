@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "cachet", version, about, long_about = None, max_term_width = 100)]
 #[command(
-    after_help = "Exit status: 0 success; 1 a sealed value or keyring failed to open, a pinned key changed, or a check found a problem; 2 bad usage or unreadable input."
+    after_help = "Exit status: 0 success; 1 a sealed value or keyring failed to open, a pinned key changed, or a check found a problem; 2 bad usage or unreadable input; exec: 125 when cachet fails before running the command."
 )]
 pub struct Cli {
     /// What to do.
@@ -71,16 +71,35 @@ pub enum Command {
         #[command(flatten)]
         input: InputTypeArg,
     },
-    /// Open a sealed file: print it (or write it to OUT) with every value restored.
+    /// Open a sealed file: print it (or write it to OUT) with every value restored,
+    /// or converted with --output-type, or only checked with --check.
     Open {
         /// The sealed file; `-` reads standard input.
         #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
         identity: IdentityArg,
-        /// Write the opened file to OUT (created 0600, written atomically).
+        /// Write the output to OUT (created 0600, written atomically).
         #[arg(short, long, value_name = "OUT")]
         output: Option<PathBuf>,
+        /// Convert the opened file: env (a dotenv file for docker compose), json,
+        /// toml, yaml, or k8s-secret (a Kubernetes Secret for `kubectl apply -f -`).
+        #[arg(long, value_enum, value_name = "TYPE")]
+        output_type: Option<OutputType>,
+        /// The Secret's name, with --output-type k8s-secret.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The Secret's namespace, with --output-type k8s-secret.
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Open every value in memory and print nothing: the exit status says
+        /// whether the file opens (a deploy's health gate).
+        #[arg(long, conflicts_with = "output")]
+        check: bool,
+        #[command(flatten)]
+        variables: VariableArgs,
+        #[command(flatten)]
+        audit: AuditArg,
         #[command(flatten)]
         input: InputTypeArg,
     },
@@ -98,7 +117,36 @@ pub enum Command {
         #[command(flatten)]
         identity: IdentityArg,
         #[command(flatten)]
+        audit: AuditArg,
+        #[command(flatten)]
         input: InputTypeArg,
+    },
+    /// Run a command with every value of the files (sealed and plain) as an
+    /// environment variable: database.password becomes DATABASE_PASSWORD.
+    #[command(
+        after_help = "A variable already set in the environment is kept unless --override. Arrays are exported as JSON. Names that change how programs run (PATH, LD_*, PYTHON*, NODE_OPTIONS…; spec/deploy.md lists them) are refused unless --allow-var names them. CACHET_IDENTITY is not passed on unless --keep-identity.\n\nExit status: the command's own; 125 when cachet fails before running it; 126 when the command cannot be run; 127 when it is not found."
+    )]
+    Exec {
+        /// A sealed (or plain) file; repeatable, a later file wins for the same name.
+        #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        identity: IdentityArg,
+        #[command(flatten)]
+        variables: VariableArgs,
+        /// Replace variables already set in the environment.
+        #[arg(long = "override")]
+        override_env: bool,
+        /// Pass CACHET_IDENTITY on to the command.
+        #[arg(long)]
+        keep_identity: bool,
+        #[command(flatten)]
+        audit: AuditArg,
+        #[command(flatten)]
+        input: InputTypeArg,
+        /// The command and its arguments, after `--`.
+        #[arg(value_name = "COMMAND", last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
     },
     /// Seal a new value, read from standard input, at PATH (only the public key is
     /// needed). One trailing newline of the input is dropped.
@@ -297,6 +345,57 @@ pub enum InputType {
     Jsonc,
     /// Dotenv (`KEY=value` lines).
     Env,
+}
+
+/// How values become environment variables (`exec`, and `open --output-type env`
+/// or `k8s-secret`).
+#[derive(Args, Debug)]
+pub struct VariableArgs {
+    /// Export only the values this path glob matches, or those under a table it
+    /// matches (repeatable), e.g. 'database' or 'jwt.*'.
+    #[arg(long = "only", value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Joins nested keys: database.password is DATABASE_PASSWORD; with `__`
+    /// (pydantic-settings' env_nested_delimiter) DATABASE__PASSWORD.
+    #[arg(long, value_name = "SEP", default_value = "_")]
+    pub separator: String,
+    /// Put before every name.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+    /// Upper-case the names (the default).
+    #[arg(long, conflicts_with = "keep_case")]
+    pub upper: bool,
+    /// Keep the keys' case in the names.
+    #[arg(long)]
+    pub keep_case: bool,
+    /// Allow a refused name (PATH, LD_*, PYTHON*…); repeatable.
+    #[arg(long = "allow-var", value_name = "NAME")]
+    pub allow: Vec<String>,
+}
+
+/// Where the access log goes.
+#[derive(Args, Debug)]
+pub struct AuditArg {
+    /// Append one JSON line per file opened (time, command, file, environment, key,
+    /// paths, identity; never a value) to FILE, created 0600; `-` writes it to
+    /// stderr. Default: $CACHET_AUDIT_LOG.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Formats of `open --output-type`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OutputType {
+    /// Dotenv lines for docker compose (`env_file:`).
+    Env,
+    /// JSON.
+    Json,
+    /// TOML.
+    Toml,
+    /// YAML.
+    Yaml,
+    /// A Kubernetes Secret manifest (needs --name).
+    K8sSecret,
 }
 
 /// Types accepted by `set --type`.

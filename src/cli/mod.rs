@@ -3,6 +3,7 @@
 //! one line on stderr and an exit status.
 
 mod args;
+mod deploy;
 mod identity;
 mod team;
 
@@ -12,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cachet::atomic::{self, FileLock, Mode};
-use cachet::{
-    Format, KeyId, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath,
-};
+use cachet::{Format, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath};
 use clap::{CommandFactory, Parser};
 use zeroize::Zeroizing;
 
@@ -54,7 +53,19 @@ impl Failure {
 
 /// Runs the command line and returns the exit status.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `exec` keeps 1 and 2 for the program it runs.
+            let exec = std::env::args_os().nth(1).is_some_and(|a| a == "exec");
+            return ExitCode::from(match e.exit_code() {
+                0 => 0,
+                _ if exec => deploy::EXEC_FAILED,
+                code => u8::try_from(code).unwrap_or(2),
+            });
+        }
+    };
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
@@ -124,25 +135,62 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             file,
             identity,
             output,
+            output_type,
+            name,
+            namespace,
+            check,
+            variables,
+            audit,
             input,
-        } => open(
+        } => deploy::open(
             &file,
             &identity.identities,
-            output.as_deref(),
             input.input_type,
+            &deploy::OpenArgs {
+                output: output.as_deref(),
+                output_type,
+                name: name.as_deref(),
+                namespace: namespace.as_deref(),
+                check,
+                variables: &variables,
+            },
+            &deploy::Audit::new(&audit),
         ),
         Command::Get {
             file,
             path,
             document,
             identity,
+            audit,
             input,
-        } => get(
+        } => deploy::get(
             &file,
             (document, &path),
             &identity.identities,
             input.input_type,
+            &deploy::Audit::new(&audit),
         ),
+        Command::Exec {
+            files,
+            identity,
+            variables,
+            override_env,
+            keep_identity,
+            audit,
+            input,
+            command,
+        } => Err(deploy::exec(
+            &deploy::ExecArgs {
+                files: &files,
+                identities: &identity.identities,
+                input_type: input.input_type,
+                variables: &variables,
+                override_env,
+                keep_identity,
+                command: &command,
+            },
+            &deploy::Audit::new(&audit),
+        )),
         Command::Set {
             file,
             path,
@@ -462,81 +510,6 @@ fn seal(
             if report.sealed.len() == 1 { "" } else { "s" },
             report.already_sealed
         );
-    }
-    Ok(())
-}
-
-/// Runs `f` with the keys at hand; when a value needs a key not held, takes it
-/// from the environment's keyring (a member's identity) and tries again.
-fn with_keys<T>(
-    file: &Path,
-    name: &str,
-    identities: &[PathBuf],
-    f: impl Fn(&cachet::Identities) -> Result<T, cachet::Error>,
-) -> Result<T, Failure> {
-    let mut ids = identity::load(identities)?;
-    let mut tried: Vec<KeyId> = Vec::new();
-    loop {
-        match f(ids.keys()) {
-            Err(cachet::Error::Open {
-                reason: cachet::OpenError::NoIdentity(id),
-                path,
-            }) if !tried.contains(&id) => {
-                tried.push(id);
-                let before = ids.keys().len();
-                team::unlock_for(file, &[id], &mut ids)?;
-                // No keyring gave the key: a passphrase-protected identity may
-                // hold it itself (an environment key kept under a passphrase).
-                if ids.keys().len() == before {
-                    ids.open_locked()
-                        .map_err(|(source, why)| Failure::usage(format!("{source}: {why}")))?;
-                }
-                if ids.keys().len() == before {
-                    return Err(Failure::doc(
-                        name,
-                        cachet::Error::Open {
-                            reason: cachet::OpenError::NoIdentity(id),
-                            path,
-                        },
-                    ));
-                }
-            }
-            other => return other.map_err(|e| Failure::doc(name, e)),
-        }
-    }
-}
-
-fn open(
-    file: &Path,
-    identities: &[PathBuf],
-    output: Option<&Path>,
-    input_type: Option<InputType>,
-) -> Result<(), Failure> {
-    let input = read_input(file, input_type)?;
-    let opened = with_keys(file, &input.name, identities, |ids| {
-        cachet::open_document(input.format, &input.text, ids)
-    })?;
-    match output {
-        Some(out) => write_file(out, opened.as_bytes(), Mode::Private),
-        None => write_stdout(opened.as_bytes()),
-    }
-}
-
-fn get(
-    file: &Path,
-    (document, path): (u32, &str),
-    identities: &[PathBuf],
-    input_type: Option<InputType>,
-) -> Result<(), Failure> {
-    let path = parse_path(path)?;
-    let input = read_input(file, input_type)?;
-    let value = with_keys(file, &input.name, identities, |ids| {
-        cachet::get_value_in(input.format, &input.text, document, &path, ids)
-    })?;
-    // The exact content for pipes and `$(…)`; a newline only for a person's terminal.
-    write_stdout(value.as_bytes())?;
-    if io::stdout().is_terminal() {
-        write_stdout(b"\n")?;
     }
     Ok(())
 }

@@ -868,16 +868,28 @@ pub fn seal_target(file: &Path, stdin: bool, args: &PolicyArgs) -> Result<SealTa
 /// Adds to `ids` the keys of the environments `file` needs, from their keyrings,
 /// when the identities given cannot open the file directly (a member rather than a
 /// deploy target). Keys ids already held need no keyring and no policy at all.
-pub fn unlock_for(file: &Path, needed: &[KeyId], ids: &mut IdentitySet) -> Result<(), Failure> {
+/// An environment keyring opened for a file: the environment and the member whose
+/// identity opened it, where the identities tell (for the access log).
+pub struct KeyringOpened {
+    pub environment: String,
+    pub member: Option<Member>,
+}
+
+pub fn unlock_for(
+    file: &Path,
+    needed: &[KeyId],
+    ids: &mut IdentitySet,
+) -> Result<Vec<KeyringOpened>, Failure> {
     let missing: Vec<&KeyId> = needed
         .iter()
         .filter(|id| ids.keys().get(id).is_none())
         .collect();
+    let mut unlocked = Vec::new();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(unlocked);
     }
     let Some(repo) = Repo::of_file(file)? else {
-        return Ok(());
+        return Ok(unlocked);
     };
     // The environments whose current key is needed; failing those (a retired
     // key), the environment that covers the file, whose keyring keeps them.
@@ -908,6 +920,24 @@ pub fn unlock_for(file: &Path, needed: &[KeyId], ids: &mut IdentitySet) -> Resul
             ));
         }
         ids.add_keys(&ring.identities());
+        unlocked.push(KeyringOpened {
+            environment: env.name.clone(),
+            member: ring
+                .members
+                .iter()
+                .find(|m| ids.recipients().contains(&m.recipient))
+                .cloned(),
+        });
     }
-    Ok(())
+    Ok(unlocked)
+}
+
+/// The environment whose current key is one of `key_ids`, by the policy above
+/// `file`, for the access log (`None` without a readable policy).
+pub fn environment_of_keys(file: &Path, key_ids: &[KeyId]) -> Option<String> {
+    let repo = Repo::of_file(file).ok().flatten()?;
+    key_ids
+        .iter()
+        .find_map(|id| repo.policy.environment_of_key(id))
+        .map(|e| e.name.clone())
 }

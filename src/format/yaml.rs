@@ -657,7 +657,13 @@ pub(crate) fn string_literal(s: &str) -> Zeroizing<String> {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+            // U+FFFE and U+FFFF are outside YAML's printable set: libyaml refuses them raw.
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
+            {
                 use std::fmt::Write;
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }

@@ -99,6 +99,7 @@ pub fn isolate(cmd: &mut std::process::Command, home: &Path) {
         "CACHET_IDENTITY_FILE",
         "CACHET_IDENTITY_COMMAND",
         "CACHET_RECIPIENT",
+        "CACHET_AUDIT_LOG",
     ] {
         cmd.env_remove(var);
     }
