@@ -191,7 +191,10 @@ pub fn export(data: &[u8]) {
             }
         };
         let back = cachet::open_tree(target, &out, &IDS).unwrap_or_else(|e| {
-            panic!("{target} output does not read back: {e}\ninput: {text:?}\noutput: {out:?}")
+            panic!(
+                "{target} output does not read back: {e}\ninput: {text:?}\noutput: {:?}",
+                out.as_str()
+            )
         });
         assert!(
             back.documents.len() == documents.len()
@@ -199,7 +202,8 @@ pub fn export(data: &[u8]) {
                     .iter()
                     .zip(&back.documents)
                     .all(|(a, b)| same_data(a, b)),
-            "{target} output reads back as other data\ninput: {text:?}\noutput: {out:?}"
+            "{target} output reads back as other data\ninput: {text:?}\noutput: {:?}",
+            out.as_str()
         );
     }
     let Ok(doc) = export::single_document(&documents, "environment variables") else {
@@ -213,8 +217,12 @@ pub fn export(data: &[u8]) {
         Ok(out) => out,
         Err(e) => return assert_one_line("to_dotenv", &e.to_string(), text),
     };
-    let back = cachet::open_tree(Format::Env, &out, &IDS)
-        .unwrap_or_else(|e| panic!(".env output does not read back: {e}\noutput: {out:?}"));
+    let back = cachet::open_tree(Format::Env, &out, &IDS).unwrap_or_else(|e| {
+        panic!(
+            ".env output does not read back: {e}\noutput: {:?}",
+            out.as_str()
+        )
+    });
     let expected: Vec<(String, Value)> = vars
         .iter()
         .map(|v| {
@@ -227,7 +235,8 @@ pub fn export(data: &[u8]) {
     assert_eq!(
         back.documents,
         vec![Value::Table(expected)],
-        ".env output reads back as other variables\ninput: {text:?}\noutput: {out:?}"
+        ".env output reads back as other variables\ninput: {text:?}\noutput: {:?}",
+        out.as_str()
     );
 }
 

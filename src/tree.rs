@@ -31,7 +31,8 @@ pub enum Scalar {
     String(Zeroizing<String>),
     /// An integer in decimal, with `-` for a negative one (`0x1f` reads `31`).
     Integer(Zeroizing<String>),
-    /// A floating-point number in JSON number syntax, or `inf`, `-inf`, `nan`.
+    /// A floating-point number as the shortest JSON number text that reads back
+    /// as the same binary64 value, or `inf`, `-inf`, `nan`.
     Float(Zeroizing<String>),
     /// `true` or `false`.
     Bool(bool),
@@ -466,7 +467,7 @@ mod tests {
                     "a",
                     Value::Array(vec![
                         int("1"),
-                        float("2.5e3"),
+                        float("2500.0"),
                         Value::Scalar(Scalar::Null),
                         Value::Scalar(Scalar::Bool(false)),
                     ])
@@ -488,12 +489,12 @@ mod tests {
         let compact = docs[0].to_json(&ValuePath::root(), false).unwrap();
         assert_eq!(
             compact.as_str(),
-            r#"{"a":[1,2.5e3,null,false,"x\"y"],"b":{"c":{}},"e":[]}"#
+            r#"{"a":[1,2500.0,null,false,"x\"y"],"b":{"c":{}},"e":[]}"#
         );
         let pretty = docs[0].to_json(&ValuePath::root(), true).unwrap();
         assert_eq!(
             pretty.as_str(),
-            "{\n  \"a\": [\n    1,\n    2.5e3,\n    null,\n    false,\n    \"x\\\"y\"\n  ],\n  \"b\": {\n    \"c\": {}\n  },\n  \"e\": []\n}"
+            "{\n  \"a\": [\n    1,\n    2500.0,\n    null,\n    false,\n    \"x\\\"y\"\n  ],\n  \"b\": {\n    \"c\": {}\n  },\n  \"e\": []\n}"
         );
         let docs = build(Format::Toml, "[t]\nx = [1.0, -inf]\n").unwrap();
         assert_eq!(

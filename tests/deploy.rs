@@ -228,6 +228,16 @@ fn a_later_file_wins_and_one_file_cannot_give_a_name_twice() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(vars["JWT_TTL"], "900");
 
+    // A file with nothing sealed needs no key at all.
+    let o = d.run(&["exec", "-f", "local.env", "--", "env", "-0"], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("JWT_TTL=30\0"));
+    let o = d.run(
+        &["exec", "-f", "local.env", "-f", "app.toml", "--", "true"],
+        &[],
+    );
+    assert_refused(&o, 125, "no identity");
+
     d.write(
         "clash.toml",
         "database_url = \"x\"\n[database]\nurl = \"y\"\n",

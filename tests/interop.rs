@@ -9,37 +9,18 @@
 //! always runs there (`.ci/run` installs the package).
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs one checker script; it must exit 0 and end with "N passed, 0 failed".
+mod common;
+
+/// Runs one checker script of `tests/interop/`.
 fn run_checker(script: &str, modules: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let has_deps = Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_deps {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with the `cryptography` package is required under CI"
-        );
-        eprintln!(
-            "skipped: python3 >= 3.11 with `cryptography` is needed (python3 -m pip install cryptography)"
-        );
-        return;
-    }
-    let out = Command::new("python3")
-        .arg(root.join("tests/interop").join(script))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_python_check(
+        &root.join("tests/interop").join(script),
+        &[],
+        modules,
+        "the `cryptography` package (python3 -m pip install cryptography)",
     );
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
 }
 
 #[test]

@@ -66,6 +66,19 @@ fn append_private(path: &Path) -> io::Result<fs::File> {
     options.open(path)
 }
 
+/// The identities to open `inputs` with. A file with no sealed value opens
+/// without a key, so none is looked for unless one is named with `-i`.
+fn identities_for(inputs: &[&Input], identities: &[PathBuf]) -> Result<IdentitySet, Failure> {
+    let sealed = |input: &&Input| {
+        cachet::list_values(input.format, &input.text)
+            .is_ok_and(|values| values.iter().any(|v| v.sealed.is_some()))
+    };
+    if identities.is_empty() && !inputs.iter().any(sealed) {
+        return Ok(IdentitySet::new());
+    }
+    identity::load(identities)
+}
+
 /// Runs `f` with the keys at hand; when a value needs a key not held, takes it
 /// from the environment's keyring (a member's identity) and tries again. Returns
 /// the keyrings that were opened, for the access log.
@@ -219,8 +232,8 @@ pub fn open(
             ));
         }
     };
-    let mut ids = identity::load(identities)?;
     let input = read_input(file, input_type)?;
+    let mut ids = identities_for(&[&input], identities)?;
     let source = (file, &input);
     let everything = |_: u32, _: &ValuePath| true;
     let text = match args.output_type {
@@ -286,8 +299,8 @@ pub fn get(
     audit: &Audit,
 ) -> Result<(), Failure> {
     let path = parse_path(path)?;
-    let mut ids = identity::load(identities)?;
     let input = read_input(file, input_type)?;
+    let mut ids = identities_for(&[&input], identities)?;
     let value = open_logged(
         "get",
         (file, &input),
@@ -335,14 +348,18 @@ pub const EXEC_FAILED: u8 = 125;
 /// Everything up to the point of running the command.
 fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Failure> {
     let options = variable_options(args.variables)?;
-    let mut ids = identity::load(args.identities)?;
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| read_input(f, args.input_type))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ids = identities_for(&inputs.iter().collect::<Vec<_>>(), args.identities)?;
     // Later files win for the same name; one file must not give a name twice.
     let mut exported: Vec<Variable> = Vec::new();
-    for file in args.files {
-        let input = read_input(file, args.input_type)?;
+    for (file, input) in args.files.iter().zip(&inputs) {
         let tree = open_logged(
             "exec",
-            (file, &input),
+            (file, input),
             &mut ids,
             audit,
             |_, _| true,

@@ -62,14 +62,20 @@ impl age::Callbacks for Terminal {
     }
 }
 
-/// Warns, as ssh does, when an identity file can be read by group or others.
+/// Warns, as ssh does, when an identity file of the user's own can be read by
+/// group or others. A file someone else owns is left alone: a Kubernetes secret
+/// mount is root's and group-readable on purpose (`fsGroup`), and the user could
+/// not change it anyway.
 fn warn_if_exposed(path: &Path) {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // The owner of /proc/self is this process's user (Linux); where it cannot
+        // be known, every exposed file is reported.
+        let me = fs::metadata("/proc/self").map(|m| m.uid()).ok();
         if let Ok(meta) = fs::metadata(path) {
             let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
+            if mode & 0o077 != 0 && me.is_none_or(|uid| uid == meta.uid()) {
                 let _ = writeln!(
                     std::io::stderr(),
                     "cachet: warning: identity file {} is accessible by group or others (mode {mode:04o}); run chmod 600 on it",

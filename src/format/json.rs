@@ -536,13 +536,15 @@ pub(crate) fn typed_literal(ty: ScalarType, raw: &str) -> bool {
 /// The typed value of a scalar that is not a string (its text `raw`, a valid
 /// JSON number, `true`, `false` or `null`).
 pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
-    use crate::tree::Scalar;
+    use crate::tree::{Scalar, float_text};
     Ok(match raw {
         "true" => Scalar::Bool(true),
         "false" => Scalar::Bool(false),
         "null" => Scalar::Null,
-        // Kept as written: a JSON number is already in the form the tree keeps.
-        n if n.contains(['.', 'e', 'E']) => Scalar::Float(Zeroizing::new(n.to_string())),
+        // As a binary64, as JSON readers take it: beyond its range is infinity.
+        n if n.contains(['.', 'e', 'E']) => Scalar::Float(float_text(
+            n.parse::<f64>().map_err(|_| "is not a JSON number")?,
+        )),
         n => Scalar::Integer(Zeroizing::new(n.to_string())),
     })
 }

@@ -150,3 +150,37 @@ pub fn assert_refused(o: &Out, code: i32, want: &str) {
     assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
     assert!(o.stderr.contains(want), "wanted {want:?} in {}", o.stderr);
 }
+
+/// Runs a Python check script with `args`; it must exit 0 and end with "N passed,
+/// 0 failed". Where python3 or the modules `imports` names are missing, the check
+/// says it was skipped and passes on a developer's machine, but fails under CI
+/// (`CI` set), where `.ci/run` installs them: `install` says how.
+#[allow(dead_code)] // not every test binary runs a Python check
+pub fn run_python_check(script: &Path, args: &[&std::ffi::OsStr], imports: &str, install: &str) {
+    use std::process::Command;
+    let has_deps = Command::new("python3")
+        .args(["-c", &format!("import {imports}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_deps {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with {install} is required under CI"
+        );
+        eprintln!("skipped: python3 >= 3.11 with {install} is needed");
+        return;
+    }
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
+}
