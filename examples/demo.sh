@@ -2,8 +2,8 @@
 # cachet's main job, end to end, on the bundled example, in a temporary directory:
 # a repository with a policy and a production environment, the example config
 # sealed with nothing but the public key, opened again by a member through the
-# keyring (byte for byte the original), and read by a deploy target that holds
-# only the environment's key.
+# keyring (byte for byte the original), and read and run by a deploy target that
+# holds only the environment's key.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --quiet --release --manifest-path "$root/Cargo.toml"
@@ -35,8 +35,15 @@ cmp "$work/opened.toml" "$root/testdata/example/app.toml"
 echo "opened file is byte for byte testdata/example/app.toml"
 
 echo "== 5. a deploy target holds only the environment key: no policy, no keyring"
-"$cachet" env key production > "$work/production.key"
+(umask 077 && "$cachet" env key production > "$work/production.key")
 cp config/production/app.toml "$work/deploy/app.toml"
 cd "$work/deploy"
 printf 'database.password = %s\n' \
     "$(CACHET_IDENTITY="$(cat "$work/production.key")" "$cachet" get app.toml database.password)"
+
+echo "== 6. the deploy starts the service with cachet exec: every value as a variable"
+# The "service" here prints the names it received and the length of one secret;
+# a real one is e.g. `uvicorn app:app` (examples/fastapi).
+CACHET_IDENTITY_FILE="$work/production.key" "$cachet" exec -f app.toml --separator __ -- \
+    sh -c 'echo "service sees: $(env | grep -E "^(SERVICE_NAME|DATABASE__|JWT__|WEBHOOKS)" | cut -d= -f1 | sort | tr "\n" " ")"
+           echo "DATABASE__PASSWORD has ${#DATABASE__PASSWORD} characters"'
