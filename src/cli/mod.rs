@@ -4,6 +4,7 @@
 
 mod args;
 mod identity;
+mod import;
 mod team;
 
 use std::fs;
@@ -159,6 +160,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             &policy,
             input.input_type,
         ),
+        Command::Import(args::ImportCommand::Sops(args)) => import::sops(&args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "cachet", &mut io::stdout());
             Ok(())
