@@ -905,3 +905,47 @@ pub fn identity_set(data: &[u8]) {
         }
     }
 }
+
+/// The SOPS readers never panic on any text: `EncValue::parse` (a value that
+/// parses prints back to exactly its input, the grammar being canonical), and
+/// `sops::parse` in every store, then decrypting with a fixed data key and
+/// opening the data key with no identity. Every error is one line.
+pub fn sops(data: &[u8]) {
+    use cachet::sops::{self, DataKey, EncValue, ImportOptions, SopsFormat};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(v) = EncValue::parse(text) {
+        assert_eq!(
+            v.to_string(),
+            text,
+            "a parsed ENC value printed differently"
+        );
+    }
+    let key = DataKey::from_bytes([1; 32]);
+    for store in [
+        SopsFormat::Yaml,
+        SopsFormat::Json,
+        SopsFormat::Dotenv,
+        SopsFormat::Ini,
+        SopsFormat::Binary,
+    ] {
+        let file = match sops::parse(store, text) {
+            Ok(file) => file,
+            Err(e) => {
+                assert_one_line("sops::parse", &e.to_string(), text);
+                continue;
+            }
+        };
+        if let Err(e) = sops::unwrap_data_key(&file.metadata, &[]) {
+            assert_one_line("sops::unwrap_data_key", &e.to_string(), text);
+        }
+        let options = ImportOptions {
+            ignore_mac: true,
+            binary_as: None,
+        };
+        if let Err(e) = file.decrypt(&key, options) {
+            assert_one_line("SopsFile::decrypt", &e.to_string(), text);
+        }
+    }
+}

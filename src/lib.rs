@@ -57,6 +57,7 @@ pub mod policy;
 pub mod protected_identity;
 pub mod sealed_value;
 pub mod selection;
+pub mod sops;
 pub mod token;
 pub mod tree;
 pub mod variables;

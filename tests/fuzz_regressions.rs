@@ -126,3 +126,8 @@ fn member_inputs() {
 fn identity_set_inputs() {
     replay("identity_set", checks::identity_set);
 }
+
+#[test]
+fn sops_inputs() {
+    replay("sops", checks::sops);
+}

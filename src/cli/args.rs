@@ -170,6 +170,10 @@ pub enum Command {
         #[command(flatten)]
         input: InputTypeArg,
     },
+    /// Import a file encrypted by another tool: its encrypted values are sealed,
+    /// the rest stays plain.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -409,4 +413,59 @@ pub enum TypeArg {
     Float,
     /// true or false.
     Bool,
+}
+
+/// `cachet import …`
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import a SOPS file encrypted to age (YAML, JSON, dotenv; INI becomes TOML):
+    /// decrypt it, check its MAC, and seal exactly the values SOPS had encrypted
+    /// (spec/import-sops.md).
+    Sops(ImportSopsArgs),
+}
+
+/// The arguments of `cachet import sops`.
+#[derive(Args, Debug)]
+pub struct ImportSopsArgs {
+    /// The SOPS file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// An age identity file that opens the SOPS file's data key (repeatable).
+    /// Without -i: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE and
+    /// $XDG_CONFIG_HOME/sops/age/keys.txt, every one present, as sops reads them.
+    #[arg(short, long = "identity", value_name = "IDENTITY")]
+    pub identities: Vec<PathBuf>,
+    #[command(flatten)]
+    pub recipient: RecipientArg,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Write the sealed file to OUT (atomically). Without -o or --in-place it goes
+    /// to stdout.
+    #[arg(short, long, value_name = "OUT", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE with the sealed file.
+    #[arg(long)]
+    pub in_place: bool,
+    /// How SOPS stored the file (default: from its extension, as sops decides).
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub input_type: Option<SopsInputType>,
+    /// Import even when SOPS's MAC does not match the values (every value must
+    /// still decrypt).
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+/// SOPS's stores, for `import sops --input-type`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SopsInputType {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+    /// Dotenv (`KEY=value` lines).
+    Dotenv,
+    /// INI (imported as TOML).
+    Ini,
+    /// A whole file as one value.
+    Binary,
 }

@@ -5,6 +5,7 @@
 mod args;
 mod deploy;
 mod identity;
+mod import;
 mod team;
 
 use std::fs;
@@ -207,6 +208,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             &policy,
             input.input_type,
         ),
+        Command::Import(args::ImportCommand::Sops(args)) => import::sops(&args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "cachet", &mut io::stdout());
             Ok(())

@@ -91,7 +91,7 @@ pub struct Out {
 }
 
 /// Gives a command its own `home` (and `XDG_CONFIG_HOME` inside it) and none of
-/// the caller's `CACHET_*` variables, so no real identity, recipient or key pin
+/// the caller's `CACHET_*` and `SOPS_AGE_*` variables, so no real identity, recipient or key pin
 /// of the person running the tests is ever used.
 pub fn isolate(cmd: &mut std::process::Command, home: &Path) {
     for var in [
@@ -100,6 +100,9 @@ pub fn isolate(cmd: &mut std::process::Command, home: &Path) {
         "CACHET_IDENTITY_COMMAND",
         "CACHET_RECIPIENT",
         "CACHET_AUDIT_LOG",
+        // The SOPS importer's sources of age identities.
+        "SOPS_AGE_KEY",
+        "SOPS_AGE_KEY_FILE",
     ] {
         cmd.env_remove(var);
     }
