@@ -128,9 +128,10 @@ pub fn to_yaml(documents: &[Value]) -> Result<Zeroizing<String>, ExportError> {
 /// (when it holds a `$`, which loaders expand elsewhere) or double-quoted with
 /// `\n`, `\\` and `\"` escapes, as [`crate::format::env`] specifies. A value
 /// holding a line break stays one double-quoted value spanning lines:
-/// `docker compose`, `dotenvy`, `python-dotenv` and Node read it so, but
-/// `docker run --env-file`, which takes every line as its own `NAME=value`,
-/// cannot; keep such values out of files given to it.
+/// `docker compose`, `dotenvy` and `python-dotenv` read it so, but `docker run
+/// --env-file`, which takes every line as its own `NAME=value`, cannot; keep
+/// such values out of files given to it. Node's own `.env` reader decodes only
+/// `\n` in double quotes, so a value with `\"` or `\\` reads differently there.
 ///
 /// A name must be a `.env` key (`[A-Za-z_][A-Za-z0-9_.-]*`; `dotenvy` also
 /// refuses `-`), appear once, and each value must have a spelling every loader
@@ -141,7 +142,7 @@ pub fn to_dotenv(variables: &[Variable]) -> Result<Zeroizing<String>, ExportErro
     let mut out = Zeroizing::new(String::new());
     let mut seen: HashMap<&str, &ValuePath> = HashMap::new();
     for v in variables {
-        if !is_env_key(&v.name) {
+        if !env::is_key(&v.name) {
             return Err(not_representable(
                 &v.path,
                 DOTENV,
@@ -323,16 +324,6 @@ fn collision(name: &str, first: &ValuePath, second: &ValuePath) -> ExportError {
         first: first.clone(),
         second: second.clone(),
     }
-}
-
-/// Whether `k` is a key cachet's `.env` scanner reads (see
-/// [`crate::format::env`]).
-fn is_env_key(k: &str) -> bool {
-    let mut chars = k.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 // ---- one document ----
@@ -773,7 +764,7 @@ mod tests {
     use super::*;
     use crate::format::Format;
     use crate::tree::{build, float_text};
-    use crate::variables::{Case, VariableOptions, variables};
+    use crate::variables::{VariableOptions, variables};
 
     fn s(v: &str) -> Value {
         Value::Scalar(Scalar::String(Zeroizing::new(v.into())))
@@ -927,8 +918,12 @@ servers:
 
     #[test]
     fn dotenv_and_k8s_text() {
-        let vars = variables(&config()[0], &VariableOptions::default()).unwrap();
-        let vars: Vec<Variable> = vars.into_iter().filter(|v| v.name != "ODD KEY").collect();
+        // Without the key no variable name can hold (`variables` refuses it).
+        let mut doc = config().remove(0);
+        if let Value::Table(entries) = &mut doc {
+            entries.retain(|(k, _)| k != "odd key");
+        }
+        let vars = variables(&doc, &VariableOptions::default()).unwrap();
         let out = to_dotenv(&vars).unwrap();
         assert_eq!(
             out.as_str(),
@@ -1026,12 +1021,8 @@ SERVERS="[{\"name\":\"alpha\"},{\"name\":\"beta\",\"ports\":[80,443]}]"
         );
 
         // Kubernetes
-        let doc = build(Format::Json, r#"{"my key": "x", "..": "y", "ok": "z"}"#).unwrap();
-        let options = VariableOptions {
-            case: Case::Keep,
-            ..Default::default()
-        };
-        let vars = variables(&doc[0], &options).unwrap();
+        // Built by hand: `variables` itself refuses such names.
+        let vars = [var("my key", "x"), var("..", "y"), var("ok", "z")];
         assert_eq!(
             err(to_k8s_secret(&vars, "app", None)),
             "\"my key\": cannot be written as a Kubernetes Secret: a Secret's data keys hold only letters, digits, '-', '_' and '.'"

@@ -10,7 +10,8 @@
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ExportError};
-use crate::format::{Format, NodeKind, yaml};
+use crate::format::yaml::{self, HoleKind};
+use crate::format::{Format, NodeKind};
 use crate::path::{Segment, ValuePath};
 
 /// One value of an opened document.
@@ -222,13 +223,17 @@ struct Builder {
 
 impl Builder {
     fn add_hole(&mut self, hole: &yaml::Hole) -> Result<(), Error> {
-        if hole.alias {
-            return Err(unsupported(
+        match hole.kind {
+            HoleKind::Empty => self.add(hole.document, &hole.path, Value::Scalar(Scalar::Null)),
+            HoleKind::Alias => Err(unsupported(
                 &hole.path,
                 "is a YAML alias (*name); write the value out in full to export it",
-            ));
+            )),
+            HoleKind::Tagged => Err(unsupported(
+                &hole.path,
+                "has a YAML tag that changes what the value is (only !!str on a scalar is read); remove the tag, or write the value as the type it stands for",
+            )),
         }
-        self.add(hole.document, &hole.path, Value::Scalar(Scalar::Null))
     }
 
     fn add(&mut self, document: u32, path: &ValuePath, value: Value) -> Result<(), Error> {
@@ -436,6 +441,36 @@ mod tests {
                 Value::Scalar(Scalar::Null),
             ]
         );
+    }
+
+    #[test]
+    fn yaml_tags_are_read_or_refused() {
+        let docs = build(
+            Format::Yaml,
+            "pin: !!str 007123\nn: !!str null\nm: !!map {a: 1}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs,
+            vec![table(vec![
+                ("pin", s("007123")),
+                ("n", s("null")),
+                ("m", table(vec![("a", int("1"))])),
+            ])]
+        );
+        for text in [
+            "a: !!int \"5\"\n",
+            "a: !Ref other\n",
+            "a: !!binary aGk=\n",
+            "a: !!set {x}\n",
+            "a: !!seq {x: 1}\n",
+        ] {
+            let err = build(Format::Yaml, text).unwrap_err().to_string();
+            assert!(
+                err.starts_with("a: has a YAML tag that changes what the value is"),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]

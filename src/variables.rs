@@ -100,6 +100,14 @@ pub const REFUSED_NAMES: &[&str] = &[
     "DOTNET_STARTUP_HOOKS",
     "PHPRC",
     "PHP_INI_SCAN_DIR",
+    "ERL_AFLAGS",
+    "ERL_FLAGS",
+    "ERL_ZFLAGS",
+    "ELIXIR_ERL_OPTIONS",
+    "GUNICORN_CMD_ARGS",
+    // Servers that take their own options from the environment: which clients to
+    // trust for forwarded addresses is a security decision, not a setting to seal.
+    "FORWARDED_ALLOW_IPS",
     // The C library's unsafe-for-setuid list.
     "GCONV_PATH",
     "GETCONF_DIR",
@@ -137,6 +145,8 @@ pub const REFUSED_PREFIXES: &[&str] = &[
     "OPENSSL_",
     "CORECLR_",
     "COR_PROFILER",
+    "LUA_INIT",
+    "UVICORN_",
     "CACHET_",
 ];
 
@@ -219,6 +229,13 @@ fn collect(
         // list or a list of models.
         _ => value.to_json(path, false)?,
     };
+    if text.contains('\0') {
+        return Err(ExportError::NotRepresentable {
+            path: path.clone(),
+            target: "an environment variable",
+            reason: "the value holds a NUL character, which no environment can carry",
+        });
+    }
     out.push(Variable {
         name: name_of(path, options)?,
         path: path.clone(),
@@ -249,8 +266,12 @@ fn name_of(path: &ValuePath, options: &VariableOptions) -> Result<String, Export
             Case::Keep => name.push_str(key),
         }
     }
-    if name.contains(['=', '\0']) {
-        return Err(bad("environment variable names cannot hold '=' or NUL"));
+    // Portable names only: a line break or a blank in a name would let a key
+    // pose as another variable wherever the environment is printed or saved.
+    if !crate::format::env::is_key(&name) {
+        return Err(bad(
+            "a variable name starts with a letter or _ and holds only ASCII letters, digits, _ . and -",
+        ));
     }
     Ok(name)
 }
@@ -385,9 +406,36 @@ mod tests {
         let err = vars(Format::Json, r#"{"a=b": 1}"#, &VariableOptions::default()).unwrap_err();
         assert_eq!(
             err,
-            "\"a=b\": cannot be a variable name: environment variable names cannot hold '=' or NUL"
+            "\"a=b\": cannot be a variable name: a variable name starts with a letter or _ and holds only ASCII letters, digits, _ . and -"
         );
         assert!(vars(Format::Json, r#"{"": 1}"#, &VariableOptions::default()).is_err());
+        // A key that would pose as another variable where names are printed.
+        assert!(
+            vars(
+                Format::Json,
+                r#"{"a\nLD_PRELOAD": 1}"#,
+                &VariableOptions::default()
+            )
+            .is_err()
+        );
+        assert!(vars(Format::Json, r#"{"a b": 1}"#, &VariableOptions::default()).is_err());
+        assert!(
+            vars(
+                Format::Json,
+                r#"{"db-host.v2": 1}"#,
+                &VariableOptions::default()
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            vars(
+                Format::Json,
+                r#"{"a": {"b": "x\u0000y"}}"#,
+                &VariableOptions::default()
+            )
+            .unwrap_err(),
+            "a.b: cannot be written as an environment variable: the value holds a NUL character, which no environment can carry"
+        );
         assert_eq!(
             vars(Format::Json, "[1]", &VariableOptions::default()).unwrap_err(),
             "(root): cannot be written as environment variables: the document is not a table or mapping of named values"

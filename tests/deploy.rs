@@ -582,6 +582,100 @@ fn the_access_log_names_what_was_opened_and_never_a_value() {
     );
     assert_refused(&o, 125, "no/such/dir/log: cannot write the access log");
     assert!(!d.path("ran").exists());
+    // Refused after opening (a refused name), or before (no key): logged as
+    // refused, never as a success, and nothing runs.
+    d.write("ld.toml", "ld_preload = \"/tmp/x.so\"\n");
+    let o = d.run(
+        &[
+            "exec",
+            "-f",
+            "ld.toml",
+            "--audit-log",
+            "refusals.log",
+            "--",
+            "touch",
+            "ran",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    let o = d.run(
+        &[
+            "exec",
+            "-f",
+            "app.toml",
+            "--audit-log",
+            "refusals.log",
+            "--",
+            "touch",
+            "ran",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(!d.path("ran").exists());
+    let refusals = log_lines(&d.read("refusals.log"));
+    assert_eq!(refusals.len(), 2);
+    assert_eq!(refusals[0]["file"], "ld.toml");
+    assert_eq!(refusals[0]["outcome"], "refused");
+    assert!(
+        refusals[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("LD_PRELOAD changes how programs run")
+    );
+    assert_eq!(refusals[1]["file"], "app.toml");
+    assert_eq!(refusals[1]["outcome"], "refused");
+    assert!(
+        refusals[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no identity")
+    );
+    // A log is a regular file named as itself: not a link, not a FIFO.
+    std::os::unix::fs::symlink(d.path("elsewhere.log"), d.path("link.log")).unwrap();
+    let o = d.run(
+        &[
+            "get",
+            "-i",
+            "key.txt",
+            "app.toml",
+            "jwt.ttl",
+            "--audit-log",
+            "link.log",
+        ],
+        &[],
+    );
+    assert_refused(
+        &o,
+        2,
+        "link.log: cannot write the access log: it is a symbolic link",
+    );
+    assert!(!d.path("elsewhere.log").exists());
+    assert!(
+        Command::new("mkfifo")
+            .arg(d.path("fifo.log"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = d.run(
+        &[
+            "get",
+            "-i",
+            "key.txt",
+            "app.toml",
+            "jwt.ttl",
+            "--audit-log",
+            "fifo.log",
+        ],
+        &[],
+    );
+    assert_refused(
+        &o,
+        2,
+        "fifo.log: cannot write the access log: it is not a regular file",
+    );
     // `-` is stderr, so stdout keeps only what was asked for.
     let o = d.run(
         &[

@@ -13,6 +13,7 @@ use cachet::export;
 use cachet::identity_file::IdentitySet;
 use cachet::variables::{self, Case, Variable, VariableOptions};
 use cachet::{KeyId, PathGlob, SealedAt, ValuePath};
+use zeroize::Zeroizing;
 
 use super::args::{AuditArg, InputType, OutputType, VariableArgs};
 use super::team::{self, KeyringOpened};
@@ -20,6 +21,17 @@ use super::{Failure, Input, identity, parse_path, read_input, write_file, write_
 
 /// Where access records go: `--audit-log`, else `$CACHET_AUDIT_LOG`, else nowhere.
 pub struct Audit(Option<PathBuf>);
+
+/// What the access log says of one file a command read.
+#[derive(Default)]
+struct Access {
+    file: String,
+    environment: Option<String>,
+    key_ids: Vec<KeyId>,
+    paths: Vec<(u32, ValuePath)>,
+    identity: Option<String>,
+    member: Option<String>,
+}
 
 impl Audit {
     pub fn new(arg: &AuditArg) -> Audit {
@@ -30,32 +42,79 @@ impl Audit {
         }))
     }
 
-    /// Appends one record. The log is asked for, so a record that cannot be
-    /// written stops the command before anything is shown or run.
-    fn write(&self, record: &AccessRecord<'_>) -> Result<(), Failure> {
+    /// Logs a command's access to `files` with its outcome, then returns that
+    /// outcome. A file the command read is logged with what it opened; one it
+    /// failed before reading, with its name only. A file that opened but whose
+    /// command was then refused (a refused name, a conversion that failed) is
+    /// logged as refused, since nothing was shown or run. The log is asked for,
+    /// so a record that cannot be written stops the command before anything is
+    /// shown or run.
+    fn finish<T>(
+        &self,
+        command: &str,
+        files: &[&Path],
+        accesses: &[Access],
+        outcome: Result<T, Failure>,
+    ) -> Result<T, Failure> {
         let Some(target) = &self.0 else {
-            return Ok(());
+            return outcome;
         };
-        let mut line = record.to_json_line();
-        line.push('\n');
+        let error = outcome.as_ref().err().map(|f| f.message.as_str());
+        let named: Vec<Access> = files
+            .iter()
+            .map(|f| super::input_name(f))
+            .filter(|name| !accesses.iter().any(|a| a.file == *name))
+            .map(|file| Access {
+                file,
+                ..Access::default()
+            })
+            .collect();
+        let mut lines = String::new();
+        for a in accesses.iter().chain(&named) {
+            let record = AccessRecord {
+                time: SealedAt::now(),
+                command,
+                file: &a.file,
+                environment: a.environment.as_deref(),
+                key_ids: &a.key_ids,
+                paths: if error.is_some() { &[] } else { &a.paths },
+                identity: a.identity.as_deref(),
+                member: a.member.as_deref(),
+                pid: std::process::id(),
+                error,
+            };
+            lines.push_str(&record.to_json_line());
+            lines.push('\n');
+        }
         let written = if target.as_os_str() == "-" {
-            io::stderr().write_all(line.as_bytes())
+            io::stderr().write_all(lines.as_bytes())
         } else {
-            append_private(target).and_then(|mut f| f.write_all(line.as_bytes()))
+            append_private(target).and_then(|mut f| f.write_all(lines.as_bytes()))
         };
         written.map_err(|e| {
             Failure::usage(format!(
                 "{}: cannot write the access log: {e}",
                 target.display()
             ))
-        })
+        })?;
+        outcome
     }
 }
 
-/// Opens a log for appending, creating it readable by its owner only. One
-/// `write_all` of a line below the pipe buffer size is one append, so records of
-/// concurrent processes do not interleave.
+/// Opens a log for appending, creating it readable by its owner only. A log is
+/// a regular file named as itself: a symbolic link could send the records
+/// elsewhere, and a FIFO nobody reads would hang the deploy. Records written
+/// with one `write_all` to a file opened for appending do not interleave with
+/// those of concurrent processes.
 fn append_private(path: &Path) -> io::Result<fs::File> {
+    let refuse = |why: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_string()));
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return refuse("it is a symbolic link; name the log file itself");
+        }
+        Ok(meta) if !meta.is_file() => return refuse("it is not a regular file"),
+        _ => {}
+    }
     let mut options = fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
@@ -124,63 +183,53 @@ fn with_keys<T>(
     }
 }
 
-/// Opens what `f` opens of `input`, and writes the access record of it (success
-/// or refusal) before anything is shown. `wanted` picks the sealed values `f`
-/// opens, for the record.
-fn open_logged<T>(
-    command: &str,
+/// Opens what `f` opens of `input`, and notes for the access log (when it is
+/// kept) what that was and with which identity. `wanted` picks the sealed values
+/// `f` opens.
+fn open_file<T>(
     (file, input): (&Path, &Input),
     ids: &mut IdentitySet,
     audit: &Audit,
     wanted: impl Fn(u32, &ValuePath) -> bool,
     f: impl Fn(&cachet::Identities) -> Result<T, cachet::Error>,
-) -> Result<T, Failure> {
+) -> (Result<T, Failure>, Access) {
     let result = with_keys(file, &input.name, ids, f);
+    let mut access = Access {
+        file: input.name.clone(),
+        ..Access::default()
+    };
     if audit.0.is_none() {
-        return result.map(|(t, _)| t);
+        return (result.map(|(t, _)| t), access);
     }
     // What the file holds, read without a key; an unreadable file has none.
-    let mut key_ids: Vec<KeyId> = Vec::new();
-    let mut paths = Vec::new();
     for v in cachet::list_values(input.format, &input.text).unwrap_or_default() {
         if let Some((id, _)) = v.sealed
             && wanted(v.document, &v.path)
         {
-            if !key_ids.contains(&id) {
-                key_ids.push(id);
+            if !access.key_ids.contains(&id) {
+                access.key_ids.push(id);
             }
-            paths.push((v.document, v.path));
+            access.paths.push((v.document, v.path));
         }
     }
     let unlocked: &[KeyringOpened] = result.as_ref().map_or(&[], |(_, u)| u);
-    let environment = match unlocked.first() {
+    access.environment = match unlocked.first() {
         Some(u) => Some(u.environment.clone()),
-        None => team::environment_of_keys(file, &key_ids),
+        None => team::environment_of_keys(file, &access.key_ids),
     };
     let member = unlocked.iter().find_map(|u| u.member.as_ref());
-    let identity = match member {
+    access.member = member.map(|m| m.name.clone());
+    access.identity = match member {
         Some(m) => Some(m.recipient.to_string()),
         // A deploy key: the environment key's own public key.
-        None if result.is_ok() => key_ids
+        None if result.is_ok() => access
+            .key_ids
             .iter()
             .find_map(|id| ids.keys().get(id))
             .map(|k| k.public_key().to_string()),
         None => None,
     };
-    let error = result.as_ref().err().map(|f| f.message.as_str());
-    audit.write(&AccessRecord {
-        time: SealedAt::now(),
-        command,
-        file: &input.name,
-        environment: environment.as_deref(),
-        key_ids: &key_ids,
-        paths: if error.is_some() { &[] } else { &paths },
-        identity: identity.as_deref(),
-        member: member.map(|m| m.name.as_str()),
-        pid: std::process::id(),
-        error,
-    })?;
-    result.map(|(t, _)| t)
+    (result.map(|(t, _)| t), access)
 }
 
 /// The options of `open`.
@@ -232,36 +281,19 @@ pub fn open(
             ));
         }
     };
-    let input = read_input(file, input_type)?;
-    let mut ids = identities_for(&[&input], identities)?;
-    let source = (file, &input);
-    let everything = |_: u32, _: &ValuePath| true;
-    let text = match args.output_type {
-        None => open_logged("open", source, &mut ids, audit, everything, |keys| {
-            cachet::open_document(input.format, &input.text, keys)
-        })?,
-        Some(ty) => {
-            let tree = open_logged("open", source, &mut ids, audit, everything, |keys| {
-                cachet::open_tree(input.format, &input.text, keys)
-            })?;
-            let docs = &tree.documents;
-            let converted = match ty {
-                OutputType::Json => export::to_json(docs),
-                OutputType::Toml => export::to_toml(docs),
-                OutputType::Yaml => export::to_yaml(docs),
-                OutputType::Env => export::single_document(docs, "environment variables")
-                    .and_then(|d| variables::variables(d, &options))
-                    .and_then(|v| export::to_dotenv(&v)),
-                OutputType::K8sSecret => {
-                    let (name, ns) = secret.unwrap_or_default();
-                    export::single_document(docs, "environment variables")
-                        .and_then(|d| variables::variables(d, &options))
-                        .and_then(|v| export::to_k8s_secret(&v, name, ns))
-                }
-            };
-            converted.map_err(|e| Failure::doc(&input.name, e.into()))?
-        }
-    };
+    let conversion = args.output_type.map(|ty| Conversion {
+        ty,
+        options,
+        secret,
+    });
+    let mut accesses = Vec::new();
+    let opened = open_converted(
+        (file, input_type, identities),
+        conversion.as_ref(),
+        audit,
+        &mut accesses,
+    );
+    let text = audit.finish("open", &[file], &accesses, opened)?;
     if args.check {
         // Every value opened, in memory only: the exit status is the answer.
         return Ok(());
@@ -270,6 +302,54 @@ pub fn open(
         Some(out) => write_file(out, text.as_bytes(), Mode::Private),
         None => write_stdout(text.as_bytes()),
     }
+}
+
+/// What `open --output-type` turns the opened file into.
+struct Conversion<'a> {
+    ty: OutputType,
+    options: VariableOptions,
+    /// The Secret's name and namespace, for `k8s-secret`.
+    secret: Option<(&'a str, Option<&'a str>)>,
+}
+
+/// Opens `file` and converts it as `open` was asked, noting what was opened.
+fn open_converted(
+    (file, input_type, identities): (&Path, Option<InputType>, &[PathBuf]),
+    conversion: Option<&Conversion<'_>>,
+    audit: &Audit,
+    accesses: &mut Vec<Access>,
+) -> Result<Zeroizing<String>, Failure> {
+    let input = read_input(file, input_type)?;
+    let mut ids = identities_for(&[&input], identities)?;
+    let source = (file, &input);
+    let everything = |_: u32, _: &ValuePath| true;
+    let Some(conversion) = conversion else {
+        let (opened, access) = open_file(source, &mut ids, audit, everything, |keys| {
+            cachet::open_document(input.format, &input.text, keys)
+        });
+        accesses.push(access);
+        return opened;
+    };
+    let (tree, access) = open_file(source, &mut ids, audit, everything, |keys| {
+        cachet::open_tree(input.format, &input.text, keys)
+    });
+    accesses.push(access);
+    let docs = &tree?.documents;
+    let variables = || {
+        export::single_document(docs, "environment variables")
+            .and_then(|d| variables::variables(d, &conversion.options))
+    };
+    let converted = match conversion.ty {
+        OutputType::Json => export::to_json(docs),
+        OutputType::Toml => export::to_toml(docs),
+        OutputType::Yaml => export::to_yaml(docs),
+        OutputType::Env => variables().and_then(|v| export::to_dotenv(&v)),
+        OutputType::K8sSecret => {
+            let (name, ns) = conversion.secret.unwrap_or_default();
+            variables().and_then(|v| export::to_k8s_secret(&v, name, ns))
+        }
+    };
+    converted.map_err(|e| Failure::doc(&input.name, e.into()))
 }
 
 fn variable_options(args: &VariableArgs) -> Result<VariableOptions, Failure> {
@@ -299,16 +379,22 @@ pub fn get(
     audit: &Audit,
 ) -> Result<(), Failure> {
     let path = parse_path(path)?;
-    let input = read_input(file, input_type)?;
-    let mut ids = identities_for(&[&input], identities)?;
-    let value = open_logged(
-        "get",
-        (file, &input),
-        &mut ids,
-        audit,
-        |d, p| d == document && *p == path,
-        |keys| cachet::get_value_in(input.format, &input.text, document, &path, keys),
-    )?;
+    let mut accesses = Vec::new();
+    let mut read = || {
+        let input = read_input(file, input_type)?;
+        let mut ids = identities_for(&[&input], identities)?;
+        let (value, access) = open_file(
+            (file, &input),
+            &mut ids,
+            audit,
+            |d, p| d == document && *p == path,
+            |keys| cachet::get_value_in(input.format, &input.text, document, &path, keys),
+        );
+        accesses.push(access);
+        value
+    };
+    let value = read();
+    let value = audit.finish("get", &[file], &accesses, value)?;
     // The exact content for pipes and `$(…)`; a newline only for a person's terminal.
     write_stdout(value.as_bytes())?;
     if io::stdout().is_terminal() {
@@ -347,30 +433,10 @@ pub const EXEC_FAILED: u8 = 125;
 
 /// Everything up to the point of running the command.
 fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Failure> {
-    let options = variable_options(args.variables)?;
-    let inputs = args
-        .files
-        .iter()
-        .map(|f| read_input(f, args.input_type))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut ids = identities_for(&inputs.iter().collect::<Vec<_>>(), args.identities)?;
-    // Later files win for the same name; one file must not give a name twice.
-    let mut exported: Vec<Variable> = Vec::new();
-    for (file, input) in args.files.iter().zip(&inputs) {
-        let tree = open_logged(
-            "exec",
-            (file, input),
-            &mut ids,
-            audit,
-            |_, _| true,
-            |keys| cachet::open_tree(input.format, &input.text, keys),
-        )?;
-        let vars = export::single_document(&tree.documents, "environment variables")
-            .and_then(|d| variables::variables(d, &options))
-            .map_err(|e| Failure::doc(&input.name, e.into()))?;
-        exported.retain(|old| !vars.iter().any(|v| v.name == old.name));
-        exported.extend(vars);
-    }
+    let mut accesses = Vec::new();
+    let exported = exported_variables(args, audit, &mut accesses);
+    let files: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
+    let exported = audit.finish("exec", &files, &accesses, exported)?;
     let (program, rest) = args
         .command
         .split_first()
@@ -387,6 +453,39 @@ fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Fa
         }
     }
     Ok((process, program.clone()))
+}
+
+/// The variables of every file of `exec`, noting what was opened.
+fn exported_variables(
+    args: &ExecArgs<'_>,
+    audit: &Audit,
+    accesses: &mut Vec<Access>,
+) -> Result<Vec<Variable>, Failure> {
+    let options = variable_options(args.variables)?;
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| read_input(f, args.input_type))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ids = identities_for(&inputs.iter().collect::<Vec<_>>(), args.identities)?;
+    // Later files win for the same name; one file must not give a name twice.
+    let mut exported: Vec<Variable> = Vec::new();
+    for (file, input) in args.files.iter().zip(&inputs) {
+        let (tree, access) = open_file(
+            (file, input),
+            &mut ids,
+            audit,
+            |_, _| true,
+            |keys| cachet::open_tree(input.format, &input.text, keys),
+        );
+        accesses.push(access);
+        let vars = export::single_document(&tree?.documents, "environment variables")
+            .and_then(|d| variables::variables(d, &options))
+            .map_err(|e| Failure::doc(&input.name, e.into()))?;
+        exported.retain(|old| !vars.iter().any(|v| v.name == old.name));
+        exported.extend(vars);
+    }
+    Ok(exported)
 }
 
 #[cfg(unix)]

@@ -230,12 +230,17 @@ fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-fn read_input(path: &Path, input_type: Option<InputType>) -> Result<Input, Failure> {
-    let name = if is_stdin(path) {
+/// How a file named on the command line is named in messages and logs.
+fn input_name(path: &Path) -> String {
+    if is_stdin(path) {
         "<stdin>".to_string()
     } else {
         path.display().to_string()
-    };
+    }
+}
+
+fn read_input(path: &Path, input_type: Option<InputType>) -> Result<Input, Failure> {
+    let name = input_name(path);
     let format = match input_type {
         Some(InputType::Toml) => Format::Toml,
         Some(InputType::Yaml) => Format::Yaml,

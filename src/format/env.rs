@@ -145,7 +145,7 @@ fn is_key_char(c: char) -> bool {
 }
 
 /// Whether `k` is a key a `.env` line can assign.
-fn is_key(k: &str) -> bool {
+pub(crate) fn is_key(k: &str) -> bool {
     k.chars().next().is_some_and(is_key_start) && k.chars().all(is_key_char)
 }
 

@@ -170,16 +170,33 @@ struct Scan {
     holes: Vec<Hole>,
 }
 
-/// A value with no text of its own to seal, so not a [`Node`]: an empty value
-/// (`key:`, `- `, an empty document), which YAML reads as null, or an alias.
+/// What a scan notes beside the nodes, for reading a document as data
+/// ([`crate::tree`]): values with no text of their own to seal (so not a
+/// [`Node`]), and explicit tags, which change what a value is.
 #[derive(Debug)]
 pub(crate) struct Hole {
     /// How many nodes came before it, so it can be put back in document order.
     pub at: usize,
     pub document: u32,
     pub path: ValuePath,
-    /// An alias (`*name`) rather than an empty value.
-    pub alias: bool,
+    pub kind: HoleKind,
+}
+
+/// What a [`Hole`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HoleKind {
+    /// An empty value (`key:`, `- `, an empty document), which YAML reads as null.
+    Empty,
+    /// An alias (`*name`).
+    Alias,
+    /// A node with an explicit tag other than `!!str` on a scalar or `!!map` /
+    /// `!!seq` on a collection of that kind (`!!int "5"`, `!!binary`, `!Ref`).
+    Tagged,
+}
+
+/// Whether `tag` is the core schema's tag `suffix` (`!!str`, `!!map`, `!!seq`).
+fn is_core_tag(tag: Option<&saphyr_parser::Tag>, suffix: &str) -> bool {
+    tag.is_some_and(|t| t.is_yaml_core_schema() && t.suffix == suffix)
 }
 
 fn is_blank(b: u8) -> bool {
@@ -520,8 +537,24 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     continue;
                 }
                 let no_text = found.is_none();
+                let as_string = is_core_tag(tag.as_deref(), "str");
+                let kind = if tag.is_some() && !as_string {
+                    HoleKind::Tagged
+                } else {
+                    HoleKind::Empty
+                };
+                if kind == HoleKind::Tagged || no_text {
+                    out.holes.push(Hole {
+                        at: out.nodes.len(),
+                        document,
+                        path: path.clone(),
+                        kind,
+                    });
+                }
                 if let Some((s, keep)) = found {
-                    let string = (style != ScalarStyle::Plain || resolve(&value) == Resolved::Str)
+                    let string = (as_string
+                        || style != ScalarStyle::Plain
+                        || resolve(&value) == Resolved::Str)
                         .then(|| Zeroizing::new(value.into_owned()));
                     last_end = s.end;
                     last_keep = keep;
@@ -533,13 +566,6 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                         path: path.clone(),
                         kind: NodeKind::Scalar { string },
                         span: s,
-                    });
-                } else {
-                    out.holes.push(Hole {
-                        at: out.nodes.len(),
-                        document,
-                        path: path.clone(),
-                        alias: false,
                     });
                 }
                 if no_text && let Some(Frame::Map { map, .. }) = stack.last() {
@@ -569,13 +595,26 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     at: out.nodes.len(),
                     document,
                     path: path.clone(),
-                    alias: true,
+                    kind: HoleKind::Alias,
                 });
                 last_end = end;
                 last_keep = false;
                 finish_value(&mut stack, &mut path);
             }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::MappingStart(_, ref tag) | Event::SequenceStart(_, ref tag) => {
+                let own = if matches!(event, Event::MappingStart(..)) {
+                    "map"
+                } else {
+                    "seq"
+                };
+                if tag.is_some() && !is_core_tag(tag.as_deref(), own) {
+                    out.holes.push(Hole {
+                        at: out.nodes.len(),
+                        document,
+                        path: path.clone(),
+                        kind: HoleKind::Tagged,
+                    });
+                }
                 if begin_value(&mut stack, &mut path) {
                     return Err(error_at(
                         text,
