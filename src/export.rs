@@ -429,7 +429,7 @@ fn toml_table(
             continue;
         }
         path.push(Segment::Key(key.clone()));
-        push_wiped(out, &toml_key(key));
+        push_wiped(out, &toml_format::key_text(key));
         push_wiped(out, " = ");
         toml_inline(value, path, out)?;
         push_wiped(out, "\n");
@@ -482,20 +482,9 @@ fn toml_header(path: &ValuePath, array: bool, out: &mut Zeroizing<String>) {
         if i > 0 {
             push_wiped(out, ".");
         }
-        push_wiped(out, &toml_key(key));
+        push_wiped(out, &toml_format::key_text(key));
     }
     push_wiped(out, if array { "]]\n" } else { "]\n" });
-}
-
-fn toml_key(k: &str) -> Zeroizing<String> {
-    if !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        Zeroizing::new(k.to_string())
-    } else {
-        toml_format::string_literal(k)
-    }
 }
 
 /// A value on one line: scalars, arrays `[a, b]` and inline tables `{ k = v }`.
@@ -529,7 +518,7 @@ fn toml_inline(
                 if i > 0 {
                     push_wiped(out, ", ");
                 }
-                push_wiped(out, &toml_key(key));
+                push_wiped(out, &toml_format::key_text(key));
                 push_wiped(out, " = ");
                 path.push(Segment::Key(key.clone()));
                 toml_inline(item, path, out)?;
@@ -1395,6 +1384,204 @@ SERVERS="[{\"name\":\"alpha\"},{\"name\":\"beta\",\"ports\":[80,443]}]"
                 .map(|(i, v)| (format!("V_{i}"), v.clone()))
                 .collect();
             prop_assert_eq!(read, want);
+        }
+    }
+
+    /// Every export read back with the usual third-party readers: JSON with
+    /// `serde_json`, YAML with `serde_yaml`, `.env` with `dotenvy`, and a
+    /// Kubernetes Secret with `serde_yaml` and base64.
+    mod readback {
+        use super::*;
+
+        fn json_of(v: &Value) -> serde_json::Value {
+            use serde_json::Value as J;
+            match v {
+                Value::Table(entries) => J::Object(
+                    entries
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json_of(v)))
+                        .collect(),
+                ),
+                Value::Array(items) => J::Array(items.iter().map(json_of).collect()),
+                Value::Scalar(s) => match s {
+                    Scalar::String(t) | Scalar::Datetime(t) => J::String(t.to_string()),
+                    Scalar::Integer(t) => J::from(t.parse::<i64>().unwrap()),
+                    Scalar::Float(t) => J::from(t.parse::<f64>().unwrap()),
+                    Scalar::Bool(b) => J::Bool(*b),
+                    Scalar::Null => J::Null,
+                },
+            }
+        }
+
+        /// Equality, floats within a relative 1e-14: without its
+        /// `float_roundtrip` feature, serde_json's parser may miss the nearest float.
+        fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+            use serde_json::Value as J;
+            match (a, b) {
+                (J::Array(x), J::Array(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y))
+                }
+                (J::Object(x), J::Object(y)) => {
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(y)
+                            .all(|((k, x), (l, y))| k == l && json_eq(x, y))
+                }
+                (J::Number(x), J::Number(y)) if x.is_f64() || y.is_f64() => {
+                    match (x.as_f64(), y.as_f64()) {
+                        (Some(x), Some(y)) => {
+                            x == y || (x - y).abs() <= 1e-14 * x.abs().max(y.abs())
+                        }
+                        _ => false,
+                    }
+                }
+                _ => a == b,
+            }
+        }
+
+        fn yaml_of(v: &Value) -> serde_yaml::Value {
+            use serde_yaml::Value as Y;
+            match v {
+                Value::Table(entries) => Y::Mapping(
+                    entries
+                        .iter()
+                        .map(|(k, v)| (Y::String(k.clone()), yaml_of(v)))
+                        .collect(),
+                ),
+                Value::Array(items) => Y::Sequence(items.iter().map(yaml_of).collect()),
+                Value::Scalar(s) => match s {
+                    Scalar::String(t) | Scalar::Datetime(t) => Y::String(t.to_string()),
+                    Scalar::Integer(t) => Y::from(t.parse::<i64>().unwrap()),
+                    Scalar::Float(t) => Y::from(match t.as_str() {
+                        "inf" => f64::INFINITY,
+                        "-inf" => f64::NEG_INFINITY,
+                        "nan" => f64::NAN,
+                        other => other.parse::<f64>().unwrap(),
+                    }),
+                    Scalar::Bool(b) => Y::Bool(*b),
+                    Scalar::Null => Y::Null,
+                },
+            }
+        }
+
+        fn yaml_documents(text: &str) -> Result<Vec<serde_yaml::Value>, serde_yaml::Error> {
+            serde_yaml::Deserializer::from_str(text)
+                .map(serde::Deserialize::deserialize)
+                .collect()
+        }
+
+        /// Whether a tree holds a float JSON cannot spell.
+        fn non_finite(v: &Value) -> bool {
+            match v {
+                Value::Table(entries) => entries.iter().any(|(_, v)| non_finite(v)),
+                Value::Array(items) => items.iter().any(non_finite),
+                Value::Scalar(s) => s.is_non_finite(),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn json_reads_back_with_serde_json(tree in arb_tree(true).prop_filter("finite", |t| !non_finite(t))) {
+                let out = to_json(std::slice::from_ref(&tree)).unwrap();
+                prop_assert!(out.ends_with('\n'));
+                let back: serde_json::Value = serde_json::from_str(&out).map_err(|e| fail(e, &out))?;
+                prop_assert!(json_eq(&back, &json_of(&tree)), "{:?}\n{}", back, out.as_str());
+            }
+
+            #[test]
+            fn yaml_reads_back_with_serde_yaml(trees in prop::collection::vec(arb_tree(true), 1..4)) {
+                let out = to_yaml(&trees).unwrap();
+                let back = yaml_documents(&out).map_err(|e| fail(e, &out))?;
+                let expected: Vec<serde_yaml::Value> = trees.iter().map(yaml_of).collect();
+                prop_assert_eq!(back, expected, "{}", out.as_str());
+            }
+
+            #[test]
+            fn k8s_secret_reads_back_with_serde_yaml_and_base64(
+                values in prop::collection::vec(arb_string(), 0..6),
+                names in prop::sample::subsequence(
+                    vec!["A", "b.c", "-x", "yes", "1e3", "null", "_", "a-b_c.D", "0", "true"], 0..=6),
+            ) {
+                let vars: Vec<Variable> = names.iter().zip(&values).map(|(n, v)| var(n, v)).collect();
+                let out = to_k8s_secret(&vars, "app-1", Some("prod")).unwrap();
+                let doc: serde_yaml::Value = serde_yaml::from_str(&out).map_err(|e| fail(e, &out))?;
+                prop_assert_eq!(&doc["apiVersion"], &serde_yaml::Value::from("v1"));
+                prop_assert_eq!(&doc["kind"], &serde_yaml::Value::from("Secret"));
+                prop_assert_eq!(&doc["type"], &serde_yaml::Value::from("Opaque"));
+                prop_assert_eq!(&doc["metadata"]["name"], &serde_yaml::Value::from("app-1"));
+                prop_assert_eq!(&doc["metadata"]["namespace"], &serde_yaml::Value::from("prod"));
+                let data = doc["data"].as_mapping().ok_or_else(|| fail("no data mapping", &out))?;
+                prop_assert_eq!(data.len(), vars.len());
+                for (v, (k, encoded)) in vars.iter().zip(data) {
+                    prop_assert_eq!(k.as_str(), Some(v.name.as_str()));
+                    let encoded = encoded.as_str().ok_or_else(|| fail("data not a string", &out))?;
+                    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+                    prop_assert_eq!(decoded, v.value.as_bytes());
+                }
+            }
+        }
+
+        #[test]
+        fn dotenv_reads_back_with_dotenvy() {
+            let vars = [
+                var("PLAIN", "postgres://db:5432/app"),
+                var("EMPTY", ""),
+                var("SPACES", " a b "),
+                var("DOLLAR", "pa$$word \"q\""),
+                var("QUOTES", "it's \"x\" \\ y"),
+                var("LINES", "line 1\nline 2\n"),
+                var("HASH", "#not a comment"),
+                var("UNICODE", "café ☕ \u{2028}"),
+                var("JSON", "[{\"a\":1}]"),
+                var("dotted.name", "v"),
+            ];
+            let out = to_dotenv(&vars).unwrap();
+            assert_eq!(
+                out.as_str(),
+                "PLAIN=postgres://db:5432/app\nEMPTY=\"\"\nSPACES=\" a b \"\nDOLLAR='pa$$word \"q\"'\nQUOTES=\"it's \\\"x\\\" \\\\ y\"\nLINES=\"line 1\\nline 2\\n\"\nHASH=\"#not a comment\"\nUNICODE=\"café ☕ \u{2028}\"\nJSON=\"[{\\\"a\\\":1}]\"\ndotted.name=v\n"
+            );
+            let read: Vec<(String, String)> = dotenvy::from_read_iter(out.as_bytes())
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let want: Vec<(String, String)> = vars
+                .iter()
+                .map(|v| (v.name.clone(), v.value.to_string()))
+                .collect();
+            assert_eq!(read, want);
+        }
+
+        #[test]
+        fn yaml_of_hand_picked_strings() {
+            let doc = Value::Table(
+                [
+                    "yes",
+                    "1e3",
+                    "~",
+                    "- a",
+                    ": b",
+                    "#c",
+                    "a b",
+                    "x",
+                    "2001-12-14",
+                    "",
+                ]
+                .iter()
+                .map(|s| {
+                    (
+                        s.to_string(),
+                        Value::Scalar(Scalar::String(Zeroizing::new(s.to_string()))),
+                    )
+                })
+                .collect(),
+            );
+            let out = to_yaml(std::slice::from_ref(&doc)).unwrap();
+            assert_eq!(
+                out.as_str(),
+                "\"yes\": \"yes\"\n\"1e3\": \"1e3\"\n\"~\": \"~\"\n\"- a\": \"- a\"\n\": b\": \": b\"\n\"#c\": \"#c\"\na b: a b\nx: x\n\"2001-12-14\": \"2001-12-14\"\n\"\": \"\"\n"
+            );
+            assert_eq!(yaml_documents(&out).unwrap(), vec![yaml_of(&doc)]);
         }
     }
 }

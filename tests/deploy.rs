@@ -94,6 +94,13 @@ impl Deploy {
         common::run_cachet(self.dir.path(), self.dir.path(), args, b"", env)
     }
 
+    /// Runs `cachet COMMAND -i key.txt ARGS…` (the deploy key).
+    fn keyed(&self, args: &[&str]) -> Out {
+        let mut all = vec![args[0], "-i", "key.txt"];
+        all.extend_from_slice(&args[1..]);
+        self.run(&all, &[])
+    }
+
     /// Runs `cachet exec ARGS -- env -0` with the deploy key and returns the
     /// environment the program saw, with the outcome.
     fn exec_env(&self, args: &[&str], env: &[(&str, &str)]) -> (Out, BTreeMap<String, String>) {
@@ -294,20 +301,15 @@ fn names_that_change_how_programs_run_are_refused() {
 fn exit_statuses_and_signals_pass_straight_through() {
     let d = Deploy::new();
     for code in [0, 1, 2, 7, 125] {
-        let o = d.run(
-            &[
-                "exec",
-                "-i",
-                "key.txt",
-                "-f",
-                "app.toml",
-                "--",
-                "sh",
-                "-c",
-                &format!("exit {code}"),
-            ],
-            &[],
-        );
+        let o = d.keyed(&[
+            "exec",
+            "-f",
+            "app.toml",
+            "--",
+            "sh",
+            "-c",
+            &format!("exit {code}"),
+        ]);
         assert_eq!(o.code, code, "{}", o.stderr);
         assert_eq!(o.stderr, "");
     }
@@ -340,40 +342,15 @@ fn exit_statuses_and_signals_pass_straight_through() {
 fn cachet_failures_exit_125_and_a_missing_program_127() {
     let d = Deploy::new();
     // `--` is required.
-    let o = d.run(&["exec", "-i", "key.txt", "-f", "app.toml", "env"], &[]);
+    let o = d.keyed(&["exec", "-f", "app.toml", "env"]);
     assert_eq!(o.code, 125, "{}", o.stderr);
     assert_eq!(o.stdout, "");
-    let o = d.run(
-        &["exec", "-i", "key.txt", "-f", "missing.toml", "--", "true"],
-        &[],
-    );
+    let o = d.keyed(&["exec", "-f", "missing.toml", "--", "true"]);
     assert_refused(&o, 125, "missing.toml: cannot read");
-    let o = d.run(
-        &[
-            "exec",
-            "-i",
-            "key.txt",
-            "-f",
-            "app.toml",
-            "--",
-            "no-such-program-here",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["exec", "-f", "app.toml", "--", "no-such-program-here"]);
     assert_refused(&o, 127, "no-such-program-here: cannot run");
     d.write("script.sh", "#!/bin/sh\necho hi\n");
-    let o = d.run(
-        &[
-            "exec",
-            "-i",
-            "key.txt",
-            "-f",
-            "app.toml",
-            "--",
-            "./script.sh",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["exec", "-f", "app.toml", "--", "./script.sh"]);
     assert_refused(&o, 126, "./script.sh: cannot run");
     // The wrong key: nothing runs, nothing secret is said.
     let o = d.run(&["keygen", "-o", "other.txt"], &[]);
@@ -404,12 +381,7 @@ fn a_tampered_value_stops_exec_before_the_program_runs() {
     let mut bytes = sealed.into_bytes();
     bytes[start] = if bytes[start] == b'A' { b'B' } else { b'A' };
     fs::write(d.path("app.toml"), &bytes).unwrap();
-    let o = d.run(
-        &[
-            "exec", "-i", "key.txt", "-f", "app.toml", "--", "touch", "ran",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["exec", "-f", "app.toml", "--", "touch", "ran"]);
     assert_refused(&o, 125, "app.toml: database.password: ");
     assert_no_secret(&o.stderr);
     assert!(!d.path("ran").exists());
@@ -473,38 +445,22 @@ fn log_lines(text: &str) -> Vec<serde_json::Value> {
 #[test]
 fn the_access_log_names_what_was_opened_and_never_a_value() {
     let d = Deploy::new();
-    let o = d.run(
-        &[
-            "exec",
-            "-i",
-            "key.txt",
-            "-f",
-            "app.toml",
-            "--audit-log",
-            "access.log",
-            "--",
-            "true",
-        ],
-        &[],
-    );
+    let o = d.keyed(&[
+        "exec",
+        "-f",
+        "app.toml",
+        "--audit-log",
+        "access.log",
+        "--",
+        "true",
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let o = d.run(
         &["get", "-i", "key.txt", "app.toml", "jwt.signing_key"],
         &[("CACHET_AUDIT_LOG", "access.log")],
     );
     assert_eq!(o.stdout, "jwt-signing-key-4f3c2a1b9e8d");
-    let o = d.run(
-        &[
-            "open",
-            "-i",
-            "key.txt",
-            "--check",
-            "app.toml",
-            "--audit-log",
-            "access.log",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["open", "--check", "app.toml", "--audit-log", "access.log"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     d.run(&["keygen", "-o", "other.txt"], &[]);
     let o = d.run(
@@ -565,21 +521,16 @@ fn the_access_log_names_what_was_opened_and_never_a_value() {
     assert!(refused["error"].as_str().unwrap().starts_with("app.toml: "));
 
     // A log that cannot be written stops the command before the program runs.
-    let o = d.run(
-        &[
-            "exec",
-            "-i",
-            "key.txt",
-            "-f",
-            "app.toml",
-            "--audit-log",
-            "no/such/dir/log",
-            "--",
-            "touch",
-            "ran",
-        ],
-        &[],
-    );
+    let o = d.keyed(&[
+        "exec",
+        "-f",
+        "app.toml",
+        "--audit-log",
+        "no/such/dir/log",
+        "--",
+        "touch",
+        "ran",
+    ]);
     assert_refused(&o, 125, "no/such/dir/log: cannot write the access log");
     assert!(!d.path("ran").exists());
     // Refused after opening (a refused name), or before (no key): logged as
@@ -634,18 +585,7 @@ fn the_access_log_names_what_was_opened_and_never_a_value() {
     );
     // A log is a regular file named as itself: not a link, not a FIFO.
     std::os::unix::fs::symlink(d.path("elsewhere.log"), d.path("link.log")).unwrap();
-    let o = d.run(
-        &[
-            "get",
-            "-i",
-            "key.txt",
-            "app.toml",
-            "jwt.ttl",
-            "--audit-log",
-            "link.log",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["get", "app.toml", "jwt.ttl", "--audit-log", "link.log"]);
     assert_refused(
         &o,
         2,
@@ -659,36 +599,14 @@ fn the_access_log_names_what_was_opened_and_never_a_value() {
             .unwrap()
             .success()
     );
-    let o = d.run(
-        &[
-            "get",
-            "-i",
-            "key.txt",
-            "app.toml",
-            "jwt.ttl",
-            "--audit-log",
-            "fifo.log",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["get", "app.toml", "jwt.ttl", "--audit-log", "fifo.log"]);
     assert_refused(
         &o,
         2,
         "fifo.log: cannot write the access log: it is not a regular file",
     );
     // `-` is stderr, so stdout keeps only what was asked for.
-    let o = d.run(
-        &[
-            "get",
-            "-i",
-            "key.txt",
-            "app.toml",
-            "jwt.ttl",
-            "--audit-log",
-            "-",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["get", "app.toml", "jwt.ttl", "--audit-log", "-"]);
     assert_eq!(o.stdout, "900");
     assert_eq!(log_lines(&o.stderr)[0]["command"], "get");
 }
@@ -723,10 +641,7 @@ fn open_converts_to_other_formats() {
         assert!(!o.stdout.contains('#'), "{}", o.stdout);
         let name = format!("converted.{ty}");
         d.write(&name, &o.stdout);
-        let again = d.run(
-            &["open", "-i", "key.txt", &name, "--output-type", "json"],
-            &[],
-        );
+        let again = d.keyed(&["open", &name, "--output-type", "json"]);
         assert_eq!(again.stdout, json_text, "{ty}");
     }
 
@@ -789,31 +704,15 @@ fn open_converts_to_other_formats() {
     assert_no_secret(&o.stderr);
     // A value with no equivalent in the target: exit 2, naming the path.
     d.write("nulls.yaml", "a: ~\nb: 1\n");
-    let o = d.run(
-        &[
-            "open",
-            "-i",
-            "key.txt",
-            "nulls.yaml",
-            "--output-type",
-            "toml",
-        ],
-        &[],
-    );
+    let o = d.keyed(&["open", "nulls.yaml", "--output-type", "toml"]);
     assert_refused(&o, 2, "nulls.yaml: a: cannot be written as TOML");
     d.write("two.yaml", "a: 1\n---\nb: 2\n");
-    let o = d.run(
-        &["open", "-i", "key.txt", "two.yaml", "--output-type", "env"],
-        &[],
-    );
+    let o = d.keyed(&["open", "two.yaml", "--output-type", "env"]);
     assert_refused(
         &o,
         2,
         "two.yaml: the file holds 2 YAML documents, and environment variables holds exactly one",
     );
-    let o = d.run(
-        &["open", "-i", "key.txt", "two.yaml", "--output-type", "yaml"],
-        &[],
-    );
+    let o = d.keyed(&["open", "two.yaml", "--output-type", "yaml"]);
     assert_eq!(o.stdout, "a: 1\n---\nb: 2\n");
 }

@@ -217,7 +217,8 @@ pub(crate) fn is_single_scalar(raw: &str) -> bool {
     single_scalar(raw).is_some()
 }
 
-fn key_text(k: &str) -> Zeroizing<String> {
+/// A key as TOML writes it: bare when it can be, else a quoted string.
+pub(crate) fn key_text(k: &str) -> Zeroizing<String> {
     if !k.is_empty()
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')

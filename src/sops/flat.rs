@@ -299,7 +299,7 @@ impl Lines {
                 }
                 Line::Section(s) => {
                     tables.push((s.clone(), Value::Table(Vec::new())));
-                    Zeroizing::new(format!("[{}]", toml_key(s).as_str()))
+                    Zeroizing::new(format!("[{}]", crate::format::toml::key_text(s).as_str()))
                 }
                 Line::Entry(i) => {
                     let path = self.path(*i);
@@ -329,7 +329,7 @@ impl Lines {
                     }
                     let sep = if self.ini { " = " } else { "=" };
                     let key = if self.ini {
-                        toml_key(key)
+                        crate::format::toml::key_text(key)
                     } else {
                         Zeroizing::new(key.clone())
                     };
@@ -367,18 +367,6 @@ fn plain_text(p: &Plain) -> Zeroizing<String> {
         Plain::Str(s) | Plain::Float(_, s) => s.clone(),
         Plain::Int(i) => Zeroizing::new(i.to_string()),
         Plain::Bool(b) => Zeroizing::new(b.to_string()),
-    }
-}
-
-/// A TOML key: bare when it can be, else a quoted string.
-fn toml_key(k: &str) -> Zeroizing<String> {
-    if !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        Zeroizing::new(k.to_string())
-    } else {
-        Format::Toml.string_literal(k)
     }
 }
 
