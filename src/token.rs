@@ -246,7 +246,7 @@ impl Token {
             .strip_prefix(PREFIX)
             .ok_or(OpenError::Malformed("does not start with cachet:"))?;
         // A conflict marker is a candidate too (spec/git.md), but never one token.
-        if rest.starts_with(crate::reseal::CONFLICT_FIELD) {
+        if rest.split(':').next() == crate::reseal::CONFLICT_FIELD.strip_suffix(':') {
             return Err(OpenError::Conflict);
         }
         let mut parts = rest.split(':');
