@@ -191,7 +191,8 @@ fn scratch_base() -> PathBuf {
 /// removes both, and whatever the editor left beside the copy (swap and backup
 /// files), on every way out of `edit`.
 struct Scratch {
-    dir: tempfile::TempDir,
+    // Held for its Drop, which removes the directory.
+    _dir: tempfile::TempDir,
     file: PathBuf,
 }
 
@@ -221,7 +222,7 @@ impl Scratch {
             .open(&file)
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
             .map_err(fail)?;
-        Ok(Scratch { dir, file })
+        Ok(Scratch { _dir: dir, file })
     }
 
     fn read(&self) -> Result<Zeroizing<String>, Failure> {
@@ -249,9 +250,8 @@ impl Drop for Scratch {
             let len = usize::try_from(meta.len()).unwrap_or(0);
             let _ = f.write_all(&vec![0u8; len]).and_then(|()| f.sync_all());
         }
+        // The TempDir field then removes the directory and anything left in it.
         let _ = fs::remove_file(&self.file);
-        // TempDir removes the directory itself and anything left in it.
-        let _ = self.dir.path();
     }
 }
 
