@@ -90,6 +90,18 @@ pub fn token(data: &[u8]) {
     }
 }
 
+/// `Conflict::parse` never panics; a marker that parses prints back to exactly
+/// its input, and `Token::parse` refuses it as a conflict (never as a token).
+pub fn conflict(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(Ok(c)) = cachet::Conflict::parse(text) {
+        assert_eq!(c.to_string(), text, "a parsed marker printed differently");
+        assert_eq!(Token::parse(text), Err(cachet::OpenError::Conflict));
+    }
+}
+
 /// `ValuePath::from_str` never panics, and a parsed path prints to text that parses
 /// to the same path (unless the display escaped a control character as `\u{…}`).
 pub fn path(data: &[u8]) {

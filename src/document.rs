@@ -47,10 +47,14 @@ pub fn list_values(format: Format, text: &str) -> Result<Vec<ValueInfo>, Error> 
     let mut out = Vec::new();
     for node in format.scan(text)?.into_iter().filter(Node::is_scalar) {
         let sealed = match node.string().filter(|s| Token::looks_sealed(s)) {
-            Some(s) => {
-                let t = Token::parse(s).map_err(|reason| open_failure(&node.path, reason))?;
-                Some((t.key_id, t.sealed_at))
-            }
+            // A merge conflict counts as sealed by its first side (spec/git.md).
+            Some(s) => match crate::reseal::Conflict::parse(s) {
+                Some(Ok(c)) => Some((c.ours.key_id, c.ours.sealed_at)),
+                _ => {
+                    let t = Token::parse(s).map_err(|reason| open_failure(&node.path, reason))?;
+                    Some((t.key_id, t.sealed_at))
+                }
+            },
             None => None,
         };
         out.push(ValueInfo {
@@ -65,13 +69,13 @@ pub fn list_values(format: Format, text: &str) -> Result<Vec<ValueInfo>, Error> 
 }
 
 /// A replacement of the bytes `span` of a document by `text`.
-struct Splice<'a> {
-    span: Range<usize>,
-    text: &'a str,
+pub(crate) struct Splice<'a> {
+    pub(crate) span: Range<usize>,
+    pub(crate) text: &'a str,
 }
 
 /// Applies splices (sorted by position, not overlapping) to `text`.
-fn splice(text: &str, splices: &[Splice<'_>]) -> Zeroizing<String> {
+pub(crate) fn splice(text: &str, splices: &[Splice<'_>]) -> Zeroizing<String> {
     let extra: usize = splices.iter().map(|s| s.text.len()).sum();
     let mut out = Zeroizing::new(String::with_capacity(text.len() + extra));
     let mut at = 0;
@@ -88,7 +92,7 @@ fn splice(text: &str, splices: &[Splice<'_>]) -> Zeroizing<String> {
 /// put it: the same paths, the same kinds, and each scalar's span equal to its old
 /// span moved by the splices before it (or, for a spliced one, to the new text).
 /// With `added`, `new` may also hold that path and the tables that lead to it.
-fn same_structure(
+pub(crate) fn same_structure(
     old: &[Node],
     new: &[Node],
     splices: &[Splice<'_>],
@@ -134,7 +138,7 @@ fn moved(span: &Range<usize>, splices: &[Splice<'_>], growth: &[isize]) -> Range
     }
 }
 
-fn open_failure(path: &ValuePath, reason: OpenError) -> Error {
+pub(crate) fn open_failure(path: &ValuePath, reason: OpenError) -> Error {
     Error::Open {
         path: path.clone(),
         reason,
@@ -204,7 +208,7 @@ pub fn seal_document<R: RngCore + CryptoRng>(
 }
 
 /// A value already sealed must carry the key id being sealed to.
-fn check_key(path: &ValuePath, token: &str, expected: KeyId) -> Result<(), Error> {
+pub(crate) fn check_key(path: &ValuePath, token: &str, expected: KeyId) -> Result<(), Error> {
     let t = Token::parse(token).map_err(|reason| open_failure(path, reason))?;
     if t.key_id != expected {
         return Err(Error::ForeignKey {

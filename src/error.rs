@@ -96,6 +96,9 @@ pub enum OpenError {
     WeakKey,
     /// The decrypted plaintext does not follow the padding rule.
     BadPlaintext,
+    /// The value is a merge conflict marker (`spec/git.md`): two sealed sides
+    /// that a merge could not choose between.
+    Conflict,
     /// The opened text is not exactly one scalar of the file's format at that place.
     Refused(&'static str),
 }
@@ -120,6 +123,9 @@ impl fmt::Display for OpenError {
             OpenError::BadPlaintext => {
                 f.write_str("cannot open: the sealed plaintext is not correctly padded")
             }
+            OpenError::Conflict => f.write_str(
+                "holds an unresolved merge conflict; resolve it with `cachet edit`",
+            ),
             OpenError::Refused(why) => write!(f, "refused to open: {why}"),
         }
     }
@@ -178,6 +184,11 @@ pub enum Error {
     },
     /// A value is too large to seal.
     TooLarge(ValuePath),
+    /// An edited file still holds a merge conflict as `cachet edit` showed it.
+    Unresolved(ValuePath),
+    /// Three versions of a file cannot be merged value by value (their layout
+    /// differs, or a conflict involves a value that is not sealed).
+    CannotMerge(&'static str),
     /// An opened document cannot be turned into environment variables or another
     /// format as asked.
     Export(ExportError),
@@ -317,6 +328,11 @@ impl fmt::Display for Error {
             }
             Error::InvalidValue { path, reason } => write!(f, "{path}: invalid value: {reason}"),
             Error::TooLarge(p) => write!(f, "{p}: value is too large to seal (limit 16 MiB)"),
+            Error::Unresolved(p) => write!(
+                f,
+                "{p}: the merge conflict is not resolved; replace the CONFLICT text with the one value to keep"
+            ),
+            Error::CannotMerge(why) => write!(f, "cannot merge value by value: {why}"),
             Error::Export(e) => e.fmt(f),
         }
     }

@@ -245,6 +245,10 @@ impl Token {
         let rest = s
             .strip_prefix(PREFIX)
             .ok_or(OpenError::Malformed("does not start with cachet:"))?;
+        // A conflict marker is a candidate too (spec/git.md), but never one token.
+        if rest.split(':').next() == crate::reseal::CONFLICT_FIELD.strip_suffix(':') {
+            return Err(OpenError::Conflict);
+        }
         let mut parts = rest.split(':');
         let version = parts.next().unwrap_or_default();
         if version != VERSION {

@@ -51,6 +51,11 @@ fn replay(target: &str, check: fn(&[u8])) {
 }
 
 #[test]
+fn conflict_inputs() {
+    replay("conflict", checks::conflict);
+}
+
+#[test]
 fn token_inputs() {
     replay("token", checks::token);
 }

@@ -70,6 +70,8 @@ pub enum Command {
         policy: PolicyArgs,
         #[command(flatten)]
         input: InputTypeArg,
+        #[command(flatten)]
+        like: LikeArgs,
     },
     /// Open a sealed file: print it (or write it to OUT) with every value restored,
     /// or converted with --output-type, or only checked with --check.
@@ -174,6 +176,19 @@ pub enum Command {
     /// the rest stays plain.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Edit a sealed file in $CACHET_EDITOR, $VISUAL or $EDITOR: opened into a
+    /// private temporary file, re-sealed afterwards, unchanged values keeping their
+    /// exact sealed text.
+    Edit(EditArgs),
+    /// Print a file with its sealed values opened, for `git diff` (a git textconv
+    /// driver): the sealed form when it cannot be opened; never fails.
+    Diff(DiffArgs),
+    /// Merge three versions of a sealed file value by value (a git merge driver:
+    /// `cachet merge %O %A %B %P`).
+    Merge(MergeArgs),
+    /// Set up git for sealed files.
+    #[command(subcommand)]
+    Git(GitCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -468,4 +483,79 @@ pub enum SopsInputType {
     Ini,
     /// A whole file as one value.
     Binary,
+}
+
+/// `seal --like`: re-seal a plaintext working copy with the fewest changes.
+#[derive(Args, Debug)]
+pub struct LikeArgs {
+    /// The sealed version FILE was opened from: every value whose text is
+    /// unchanged keeps SEALED's token, so the sealed file changes only where
+    /// values changed. Needs an identity that opens SEALED.
+    #[arg(long, value_name = "SEALED")]
+    pub like: Option<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+}
+
+/// `cachet edit`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "The editor command is split like a shell would (e.g. CACHET_EDITOR='code --wait'). The temporary file is created 0600 in a private directory under $CACHET_EDIT_DIR, else $XDG_RUNTIME_DIR, else /dev/shm, else the system temporary directory, and removed on every exit (also on Ctrl-C, SIGTERM and an editor failure). Ctrl-C while editing abandons the edit."
+)]
+pub struct EditArgs {
+    /// The sealed file to edit in place.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+    #[command(flatten)]
+    pub recipient: RecipientArg,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub input: InputTypeArg,
+}
+
+/// `cachet diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The file git asks for (often a temporary copy: the format comes from the
+    /// name's extension, the environment's policy from the current directory).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+}
+
+/// `cachet merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The common ancestor (git's %O).
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// Our version (git's %A); the result is written here.
+    #[arg(value_name = "OURS")]
+    pub ours: PathBuf,
+    /// Their version (git's %B).
+    #[arg(value_name = "THEIRS")]
+    pub theirs: PathBuf,
+    /// The file's path in the repository (git's %P): gives the format and the
+    /// environment.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+}
+
+/// `cachet git …`
+#[derive(Subcommand, Debug)]
+pub enum GitCommand {
+    /// Register `cachet diff` and `cachet merge` in the repository's git config and
+    /// add `diff=cachet merge=cachet` lines to .gitattributes.
+    Setup {
+        /// A .gitattributes pattern of sealed files (repeatable). Default: the files
+        /// globs of every environment in .cachet.toml.
+        #[arg(value_name = "PATTERN")]
+        patterns: Vec<String>,
+    },
 }

@@ -127,7 +127,10 @@ fn append_private(path: &Path) -> io::Result<fs::File> {
 
 /// The identities to open `inputs` with. A file with no sealed value opens
 /// without a key, so none is looked for unless one is named with `-i`.
-fn identities_for(inputs: &[&Input], identities: &[PathBuf]) -> Result<IdentitySet, Failure> {
+pub(super) fn identities_for(
+    inputs: &[&Input],
+    identities: &[PathBuf],
+) -> Result<IdentitySet, Failure> {
     let sealed = |input: &&Input| {
         cachet::list_values(input.format, &input.text)
             .is_ok_and(|values| values.iter().any(|v| v.sealed.is_some()))
@@ -141,7 +144,7 @@ fn identities_for(inputs: &[&Input], identities: &[PathBuf]) -> Result<IdentityS
 /// Runs `f` with the keys at hand; when a value needs a key not held, takes it
 /// from the environment's keyring (a member's identity) and tries again. Returns
 /// the keyrings that were opened, for the access log.
-fn with_keys<T>(
+pub(super) fn with_keys<T>(
     file: &Path,
     name: &str,
     ids: &mut IdentitySet,

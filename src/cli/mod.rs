@@ -4,6 +4,7 @@
 
 mod args;
 mod deploy;
+mod edit;
 mod identity;
 mod import;
 mod team;
@@ -124,6 +125,27 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             stdout,
             policy,
             input,
+            like:
+                args::LikeArgs {
+                    like: Some(like),
+                    identity,
+                },
+        } => edit::seal_like(
+            &files,
+            &like,
+            (recipient.recipient.as_deref(), &paths, stdout),
+            &identity.identities,
+            &policy,
+            input.input_type,
+        ),
+        Command::Seal {
+            files,
+            recipient,
+            paths,
+            stdout,
+            policy,
+            input,
+            like: _,
         } => seal(
             &files,
             recipient.recipient.as_deref(),
@@ -209,6 +231,10 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             input.input_type,
         ),
         Command::Import(args::ImportCommand::Sops(args)) => import::sops(&args),
+        Command::Edit(a) => edit::edit(&a),
+        Command::Diff(a) => edit::diff(&a),
+        Command::Merge(a) => edit::merge(&a),
+        Command::Git(args::GitCommand::Setup { patterns }) => edit::git_setup(&patterns),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "cachet", &mut io::stdout());
             Ok(())

@@ -1,0 +1,147 @@
+//! Properties of re-sealing and of the value-by-value merge: a value whose text
+//! did not change keeps its token, and changes to different values both survive
+//! a merge.
+
+mod common;
+
+use cachet::reseal::{Conflict, normalize_to};
+use cachet::{Format, Selection};
+use proptest::prelude::*;
+
+use common::{key, sealer};
+
+/// A TOML document of `values` as `k<i>_password` keys (all sealed by default).
+fn doc(values: &[String]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("k{i}_password = \"{v}\"\n"))
+        .collect()
+}
+
+fn seal(text: &str) -> String {
+    cachet::seal_document(Format::Toml, text, &Selection::Default, &mut sealer())
+        .unwrap()
+        .0
+}
+
+fn value() -> impl Strategy<Value = String> {
+    "[a-z0-9]{0,8}"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Unchanged plaintext ⇒ unchanged token; changed ⇒ new token that opens to it.
+    #[test]
+    fn unchanged_values_keep_their_tokens(
+        old in prop::collection::vec(value(), 1..6),
+        changes in prop::collection::vec(prop::option::of(value()), 6),
+    ) {
+        let (_, ids) = key();
+        let sealed = seal(&doc(&old));
+        let new: Vec<String> = old
+            .iter()
+            .zip(&changes)
+            .map(|(o, c)| c.clone().unwrap_or_else(|| o.clone()))
+            .collect();
+        let (out, report) = cachet::reseal(
+            Format::Toml, &sealed, &ids, &doc(&new), &Selection::Default, &mut sealer(),
+        ).unwrap();
+        let changed = old.iter().zip(&new).filter(|(o, n)| o != n).count();
+        prop_assert_eq!(report.kept, old.len() - changed);
+        prop_assert_eq!(report.sealed.len(), changed);
+        for ((o, n), (lo, ln)) in old.iter().zip(&new).zip(sealed.lines().zip(out.lines())) {
+            prop_assert_eq!(o == n, lo == ln);
+        }
+        let opened = cachet::open_document(Format::Toml, &out, &ids).unwrap();
+        prop_assert_eq!(opened.as_str(), doc(&new));
+    }
+
+    /// Non-overlapping changes on two sides merge to both changes, taking each
+    /// side's token as it is; overlapping different changes are conflicts.
+    #[test]
+    fn merges_of_different_values_keep_both_changes(
+        base in prop::collection::vec(value(), 1..6),
+        sides in prop::collection::vec((prop::option::of(value()), prop::option::of(value())), 6),
+    ) {
+        let (_, ids) = key();
+        let o = seal(&doc(&base));
+        let side = |first: bool| -> Vec<String> {
+            base.iter()
+                .zip(&sides)
+                .map(|(b, s)| if first { &s.0 } else { &s.1 }.clone().unwrap_or_else(|| b.clone()))
+                .collect()
+        };
+        let va = side(true);
+        let vb = side(false);
+        let a = cachet::reseal(Format::Toml, &o, &ids, &doc(&va), &Selection::Default, &mut sealer()).unwrap().0;
+        let b = cachet::reseal(Format::Toml, &o, &ids, &doc(&vb), &Selection::Default, &mut sealer()).unwrap().0;
+        let merged = cachet::merge(Format::Toml, &o, &a, &b, &ids).unwrap();
+        let mut want = Vec::new();
+        let mut conflicts = 0;
+        for (i, line) in merged.text.lines().enumerate() {
+            let (bo, ba, bb) = (&base[i], &va[i], &vb[i]);
+            let (la, lb) = (a.lines().nth(i).unwrap(), b.lines().nth(i).unwrap());
+            if ba != bo && bb != bo && ba != bb {
+                conflicts += 1;
+                let marker = line.split('"').nth(1).unwrap();
+                let c = Conflict::parse(marker).unwrap().unwrap();
+                prop_assert_eq!(format!("k{i}_password = \"cachet:{}\"", &c.ours.to_string()["cachet:".len()..]), la);
+                want.push(None);
+            } else if ba == bo {
+                prop_assert_eq!(line, lb);
+                want.push(Some(bb.clone()));
+            } else {
+                prop_assert_eq!(line, la);
+                want.push(Some(ba.clone()));
+            }
+        }
+        prop_assert_eq!(merged.conflicts.len(), conflicts);
+        if conflicts == 0 {
+            let all: Vec<String> = want.into_iter().flatten().collect();
+            let opened = cachet::open_document(Format::Toml, &merged.text, &ids).unwrap();
+            prop_assert_eq!(opened.as_str(), doc(&all));
+        }
+    }
+
+    /// Normalizing a side to the base keeps the base's tokens for unchanged values.
+    #[test]
+    fn normalizing_keeps_base_tokens(base in prop::collection::vec(value(), 1..5)) {
+        let (_, ids) = key();
+        let o = seal(&doc(&base));
+        let again = seal(&doc(&base));
+        prop_assert_eq!(normalize_to(Format::Toml, &o, &again, &ids).unwrap(), o);
+    }
+}
+
+#[test]
+fn conflict_markers_parse_and_print_back() {
+    let (_, ids) = key();
+    let a = seal("p_password = \"a\"\n");
+    let token = a.split('"').nth(1).unwrap();
+    let rest = &token["cachet:".len()..];
+    let marker = format!("cachet:conflict:{rest}:{rest}");
+    let c = Conflict::parse(&marker).unwrap().unwrap();
+    assert_eq!(c.to_string(), marker);
+    assert_eq!(Conflict::parse(token), None);
+    assert_eq!(
+        Conflict::parse("cachet:conflict:v1:x"),
+        Some(Err(cachet::OpenError::Malformed(
+            "a conflict marker holds exactly two tokens"
+        )))
+    );
+    // Opening a document with a marker refuses it by name.
+    let text = format!("p_password = \"{marker}\"\n");
+    let e = cachet::open_document(Format::Toml, &text, &ids).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "p_password: holds an unresolved merge conflict; resolve it with `cachet edit`"
+    );
+    // Editing shows both sides.
+    let view = cachet::open_for_edit(Format::Toml, &text, &ids).unwrap();
+    assert_eq!(
+        view.text.as_str(),
+        "p_password = \"CONFLICT <<<<<<< ours: \\\"a\\\" ======= theirs: \\\"a\\\" >>>>>>> keep one value\"\n"
+    );
+}
