@@ -464,6 +464,16 @@ fn write_vectors() {
             "unsupported-version",
         ),
         (
+            "merge conflict marker",
+            "database.password",
+            format!(
+                "cachet:conflict:{}:{}",
+                &base["cachet:".len()..],
+                &base["cachet:".len()..]
+            ),
+            "conflict",
+        ),
+        (
             "non-canonical base64url",
             "database.password",
             noncanonical,
@@ -678,7 +688,7 @@ fn every_invalid_vector_fails_with_its_documented_error() {
     let doc = load();
     let (_, ids) = identities(&doc);
     let invalid = doc["invalid"].as_array_of_tables().unwrap();
-    assert!(invalid.len() >= 13);
+    assert!(invalid.len() >= 14);
     for v in invalid.iter() {
         let path: ValuePath = s(v, "path").parse().unwrap();
         let place = Place {
@@ -692,6 +702,7 @@ fn every_invalid_vector_fails_with_its_documented_error() {
             Ok(()) => "opened",
             Err(OpenError::Malformed(_)) => "malformed",
             Err(OpenError::UnsupportedVersion) => "unsupported-version",
+            Err(OpenError::Conflict) => "conflict",
             Err(OpenError::NoIdentity(_)) => "no-identity",
             Err(OpenError::Authentication) => "authentication",
             Err(OpenError::WeakKey) => "weak-key",

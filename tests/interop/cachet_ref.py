@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 ERROR_CLASSES = (
     "malformed",
+    "conflict",
     "unsupported-version",
     "no-identity",
     "weak-key",
@@ -490,6 +491,8 @@ def parse_token(text: str) -> Token:
         raise CachetError("malformed", "prefix")
     rest = text[len(PREFIX):]
     version = rest.split(":", 1)[0]  # step 2
+    if version == "conflict":
+        raise CachetError("conflict", "an unresolved merge conflict marker")
     if version != "v1":
         if _VERSION_OTHER_RE.fullmatch(version):
             raise CachetError("unsupported-version", f"version {version}; upgrade cachet")
