@@ -221,6 +221,15 @@ pub fn reseal<R: RngCore + CryptoRng>(
     sealer: &mut Sealer<R>,
 ) -> Result<(String, ResealReport), Error> {
     let before = read_before(format, like, identities, sealer.key_id())?;
+    // The texts that were sealed: one that turns up at another path (a renamed
+    // key, a moved array item) is still a secret and is sealed there too.
+    let secrets: std::collections::HashSet<&str> = before
+        .values()
+        .filter_map(|b| match b {
+            Before::Reusable(old, _) if !old.is_empty() => Some(old.as_str()),
+            _ => None,
+        })
+        .collect();
     let nodes = format.scan(plain)?;
     let mut report = ResealReport::default();
     let mut literals: Vec<(&Node, String)> = Vec::new();
@@ -242,7 +251,7 @@ pub fn reseal<R: RngCore + CryptoRng>(
                 return Err(Error::Unresolved(node.path.clone()));
             }
             Some(_) => {}
-            None if selection.wants(&node.path, node.string()) => {}
+            None if selection.wants(&node.path, node.string()) || secrets.contains(raw) => {}
             None => continue,
         }
         let place = Place {
@@ -423,10 +432,38 @@ pub fn merge(
             return Err(Error::CannotMerge("the values are not at the same places"));
         }
         out.push_str(&o.frame[i]);
-        if va.content == vb.content || vb.content == vo.content {
-            out.push_str(&va.literal);
+        // A side whose text did not change takes the other side's text, whatever
+        // that change was: sealing a plain value or re-sealing it to a new key is
+        // a change even though the opened value stays the same.
+        let chosen = if va.literal == vo.literal {
+            Some(vb)
+        } else if vb.literal == vo.literal {
+            Some(va)
+        } else if va.content == vb.content {
+            // Both changed to the same value: ours, unless only theirs sealed it.
+            Some(if va.token.is_none() && vb.token.is_some() {
+                vb
+            } else {
+                va
+            })
         } else if va.content == vo.content {
-            out.push_str(&vb.literal);
+            Some(vb)
+        } else if vb.content == vo.content {
+            Some(va)
+        } else {
+            None
+        };
+        if let Some(v) = chosen {
+            // A token of another key than ours' (a branch made before a rotation)
+            // must not come back silently: let the line merge show it.
+            if let (Some(t), Some(mine)) = (&v.token, &va.token)
+                && t.key_id != mine.key_id
+            {
+                return Err(Error::CannotMerge(
+                    "a value is sealed to different keys on the two sides",
+                ));
+            }
+            out.push_str(&v.literal);
         } else {
             let (Some(ours), Some(theirs)) = (&va.token, &vb.token) else {
                 return Err(Error::CannotMerge(
@@ -493,7 +530,10 @@ pub fn normalize_to(
             document: node.document,
             path: &node.path,
         };
-        if open_raw(&mut opener, &token, &place)? == v.content {
+        // Only a token of the same key: swapping in an older key's token would
+        // undo a rotation.
+        let same_key = v.token.as_ref().is_some_and(|b| b.key_id == token.key_id);
+        if same_key && open_raw(&mut opener, &token, &place)? == v.content {
             literals.push((node.span.clone(), v.literal.as_str()));
         }
     }

@@ -245,9 +245,13 @@ impl Token {
         let rest = s
             .strip_prefix(PREFIX)
             .ok_or(OpenError::Malformed("does not start with cachet:"))?;
-        // A conflict marker is a candidate too (spec/git.md), but never one token.
-        if rest.split(':').next() == crate::reseal::CONFLICT_FIELD.strip_suffix(':') {
-            return Err(OpenError::Conflict);
+        // A conflict marker is a candidate too (spec/git.md), but never one token;
+        // one that does not follow the marker's grammar is merely malformed.
+        if let Some(marker) = crate::reseal::Conflict::parse(s) {
+            return Err(match marker {
+                Ok(_) => OpenError::Conflict,
+                Err(_) => OpenError::Malformed("a conflict marker holds exactly two tokens"),
+            });
         }
         let mut parts = rest.split(':');
         let version = parts.next().unwrap_or_default();

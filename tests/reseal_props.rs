@@ -145,3 +145,108 @@ fn conflict_markers_parse_and_print_back() {
         "p_password = \"CONFLICT <<<<<<< ours: \\\"a\\\" ======= theirs: \\\"a\\\" >>>>>>> keep one value\"\n"
     );
 }
+
+/// The text of one `key = "…"` line of a TOML file.
+fn line<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{key} =")))
+        .unwrap()
+}
+
+/// A branch that only seals a plain value, or re-seals to a new key, wins over a
+/// side that did not touch that value: the merge never keeps the plaintext or the
+/// old key's token.
+#[test]
+fn a_change_of_sealing_alone_is_a_change() {
+    let (_, ids) = key();
+    let base = "host = \"db\"\npassword = \"hunter2\"\n";
+    let mut ours_text = base.replace("db", "db2");
+    let theirs = cachet::seal_document(
+        Format::Toml,
+        base,
+        &Selection::Paths(vec!["password".parse().unwrap()]),
+        &mut sealer(),
+    )
+    .unwrap()
+    .0;
+    let merged = cachet::reseal::merge(Format::Toml, base, &ours_text, &theirs, &ids).unwrap();
+    assert_eq!(line(&merged.text, "password"), line(&theirs, "password"));
+    assert_eq!(line(&merged.text, "host"), "host = \"db2\"");
+    assert!(!merged.text.contains("hunter2"));
+    // The other way round: ours sealed it, theirs changed another value.
+    ours_text = theirs.clone();
+    let theirs_text = base.replace("db", "db3");
+    let merged = cachet::reseal::merge(Format::Toml, base, &ours_text, &theirs_text, &ids).unwrap();
+    assert_eq!(line(&merged.text, "password"), line(&ours_text, "password"));
+    assert!(!merged.text.contains("hunter2"));
+}
+
+/// After a rotation on one side, a token of the old key never comes back: the
+/// value merge refuses (the line merge then shows the difference), and
+/// normalizing for the line merge swaps in only tokens of the same key.
+#[test]
+fn a_rotation_is_never_undone_by_a_merge() {
+    let (_, ids_old) = key();
+    let new_key = cachet::SecretKey::from_bytes([9; 32]);
+    let mut ids = ids_old.clone();
+    ids.push(new_key.clone());
+    let plain = "host = \"db\"\npassword = \"hunter2\"\n";
+    let base = seal(plain);
+    let mut new_sealer = cachet::Sealer::new(&new_key.public_key()).unwrap();
+    let rotated = cachet::reseal(
+        Format::Toml,
+        &base,
+        &ids,
+        &cachet::open_document(Format::Toml, &base, &ids).unwrap(),
+        &Selection::Default,
+        &mut new_sealer,
+    )
+    .unwrap()
+    .0;
+    assert_ne!(line(&rotated, "password"), line(&base, "password"));
+    // Theirs, from before the rotation, changes the password under the old key.
+    let theirs = seal("host = \"db\"\npassword = \"hunter3\"\n");
+    match cachet::reseal::merge(Format::Toml, &base, &rotated, &theirs, &ids) {
+        Err(cachet::Error::CannotMerge(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    let normalized = normalize_to(Format::Toml, &base, &rotated, &ids).unwrap();
+    assert_eq!(normalized, rotated);
+}
+
+/// A sealed value renamed (or moved) in a plaintext working copy is sealed at its
+/// new place, even where the default rule would not pick its name.
+#[test]
+fn a_renamed_secret_stays_sealed() {
+    let (_, ids) = key();
+    let sealed = seal("password = \"hunter2\"\nhost = \"db\"\n");
+    let renamed = "primary = \"hunter2\"\nhost = \"db\"\n";
+    let (out, report) = cachet::reseal(
+        Format::Toml,
+        &sealed,
+        &ids,
+        renamed,
+        &Selection::Default,
+        &mut sealer(),
+    )
+    .unwrap();
+    assert!(!out.contains("hunter2"), "{out}");
+    assert_eq!(report.sealed.len(), 1);
+    assert_eq!(line(&out, "host"), "host = \"db\"");
+}
+
+/// Only a well-formed marker is a conflict; anything else beginning like one is
+/// malformed.
+#[test]
+fn a_broken_conflict_marker_is_malformed() {
+    for bad in [
+        "cachet:conflict:abc",
+        "cachet:conflict:",
+        "cachet:conflict:v1:a:b:c:v1:a:b",
+    ] {
+        match cachet::Token::parse(bad) {
+            Err(cachet::OpenError::Malformed(_)) => {}
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}

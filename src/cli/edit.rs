@@ -108,16 +108,44 @@ fn editor_command() -> Result<Vec<String>, Failure> {
             if words.is_empty() {
                 continue;
             }
-            return Ok(words);
+            return Ok(private_vim(words));
         }
     }
     Ok(vec!["vi".to_string()])
 }
 
+/// Vim and Neovim keep what is edited outside the private directory unless told
+/// not to: the viminfo/shada history (registers, search strings), swap, backup
+/// and undo files. For them the plaintext stays in the private copy only. Other
+/// editors have their own backups (an IDE's local history, for one): README says
+/// so.
+fn private_vim(mut words: Vec<String>) -> Vec<String> {
+    let program = Path::new(&words[0])
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if matches!(
+        program,
+        "vim" | "nvim" | "gvim" | "vim.basic" | "vim.tiny" | "vim.gtk3"
+    ) {
+        let flags = [
+            "-n",
+            "-i",
+            "NONE",
+            "--cmd",
+            "set nobackup nowritebackup noundofile",
+        ];
+        words.splice(1..1, flags.iter().map(|f| f.to_string()));
+    }
+    words
+}
+
 /// Splits a command line into words like a POSIX shell, without expansions:
 /// blanks separate words, single quotes keep everything, double quotes keep
 /// everything but `\"`, `\\`, `\$` and `` \` ``, and a backslash outside quotes
-/// keeps the next character.
+/// keeps the next character. There are no variables, globs, pipes or
+/// redirections: the words are run as they are, without a shell (the editor, and
+/// `CACHET_IDENTITY_COMMAND`).
 pub(crate) fn split_words(line: &str) -> Result<Vec<String>, &'static str> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
@@ -723,5 +751,18 @@ mod tests {
         assert_eq!(split_words("'vim"), Err("a single quote is not closed"));
         assert_eq!(split_words("\"vim"), Err("a double quote is not closed"));
         assert_eq!(split_words("vim\\"), Err("it ends with a lone backslash"));
+        assert_eq!(
+            super::private_vim(w("/usr/bin/vim -p")),
+            [
+                "/usr/bin/vim",
+                "-n",
+                "-i",
+                "NONE",
+                "--cmd",
+                "set nobackup nowritebackup noundofile",
+                "-p"
+            ]
+        );
+        assert_eq!(super::private_vim(w("code --wait")), ["code", "--wait"]);
     }
 }

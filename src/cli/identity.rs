@@ -100,67 +100,18 @@ fn read_identity_file(path: &Path) -> Result<IdentitySet, Failure> {
     parse_identities(&bytes, &name)
 }
 
-/// Splits a command line into words the way a shell quotes, and no more: blanks
-/// separate words; `'…'` is literal; `"…"` allows `\"`, `\\` and `\$`; a backslash
-/// outside quotes escapes the next character. There are no variables, globs,
-/// pipes or redirections: the words are run as they are, without a shell.
-fn split_words(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if let Some(w) = word.take() {
-                    words.push(w);
-                }
-            }
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => w.push(c),
-                        None => return Err("a single quote is not closed"),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$')) => w.push(c),
-                            Some(c) => {
-                                w.push('\\');
-                                w.push(c);
-                            }
-                            None => return Err("a double quote is not closed"),
-                        },
-                        Some(c) => w.push(c),
-                        None => return Err("a double quote is not closed"),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some(c) => word.get_or_insert_with(String::new).push(c),
-                None => return Err("it ends with a backslash"),
-            },
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    if words.is_empty() {
-        return Err("it names no command");
-    }
-    Ok(words)
-}
-
 /// Runs `CACHET_IDENTITY_COMMAND` and reads the identities it prints.
 fn identity_from_command(line: &str) -> Result<IdentitySet, Failure> {
     let from = "CACHET_IDENTITY_COMMAND";
-    let words = split_words(line).map_err(|why| Failure::usage(format!("{from}: {why}")))?;
+    let words = super::edit::split_words(line)
+        .and_then(|w| {
+            if w.is_empty() {
+                Err("it names no command")
+            } else {
+                Ok(w)
+            }
+        })
+        .map_err(|why| Failure::usage(format!("{from}: {why}")))?;
     let out = Command::new(&words[0])
         .args(&words[1..])
         .stdin(Stdio::null())
@@ -245,11 +196,9 @@ pub fn explicit_recipient(arg: Option<&str>) -> Result<Option<PublicKey>, Failur
 
 #[cfg(test)]
 mod tests {
-    use super::split_words;
-
     #[test]
     fn words_are_split_like_a_shell_quotes_and_no_more() {
-        let ok = |s: &str| split_words(s).unwrap();
+        let ok = |s: &str| super::super::edit::split_words(s).unwrap();
         assert_eq!(
             ok("vault kv get -field=key secret/app"),
             ["vault", "kv", "get", "-field=key", "secret/app"]
@@ -261,8 +210,9 @@ mod tests {
         );
         assert_eq!(ok("a '' \"\""), ["a", "", ""]);
         assert_eq!(ok("x | y $HOME *"), ["x", "|", "y", "$HOME", "*"]);
-        for bad in ["", "   ", "'open", "\"open", "x\\"] {
-            assert!(split_words(bad).is_err(), "{bad:?}");
+        for bad in ["'open", "\"open", "x\\"] {
+            assert!(super::super::edit::split_words(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(ok("   "), Vec::<String>::new());
     }
 }
