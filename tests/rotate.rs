@@ -163,6 +163,13 @@ fn all_open(r: &Repo, plain: &BTreeMap<String, String>) {
 #[test]
 fn rotate_reseals_one_environment_and_only_it_and_dry_run_writes_nothing() {
     let (r, plain) = repository();
+    // A covered file that .gitignore excludes (a local copy) is left alone.
+    fs::write(r.root().join(".gitignore"), "local.toml\n").unwrap();
+    fs::copy(
+        r.root().join("config/production/app0.toml"),
+        r.root().join("config/production/local.toml"),
+    )
+    .unwrap();
     let before = r.snapshot();
     let old_key = r.deploy_key("production");
     let old_id = r.key_ids("config/production/app0.toml")[0].clone();
@@ -180,7 +187,7 @@ fn rotate_reseals_one_environment_and_only_it_and_dry_run_writes_nothing() {
     let after = r.snapshot();
     let mut new_id = None;
     for (rel, bytes) in &before {
-        if prod(rel) {
+        if prod(rel) && !rel.ends_with("local.toml") {
             assert_ne!(&after[rel], bytes, "{rel}");
             for id in r.key_ids(rel) {
                 assert_ne!(id, old_id, "{rel}");
