@@ -27,7 +27,7 @@ fn repository(old: &SecretKey) -> (tempfile::TempDir, Vec<PathBuf>) {
     for f in 0..FILES {
         let mut text = format!("# service {f}\n[service]\nhost = \"svc{f}.internal\"\n");
         for v in 0..VALUES {
-            let _ = writeln!(text, "secret_{v} = \"value-{f}-{v}-abcdefghijklmnop\"");
+            let _ = writeln!(text, "s{v}_password = \"value-{f}-{v}-abcdefghijklmnop\"");
         }
         let (sealed, _) =
             cachet::seal_document(Format::Toml, &text, &Selection::Default, &mut sealer)
