@@ -56,6 +56,7 @@ pub mod pins;
 pub mod policy;
 pub mod protected_identity;
 pub mod reseal;
+pub mod rotate;
 pub mod sealed_value;
 pub mod selection;
 pub mod sops;

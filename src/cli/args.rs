@@ -46,6 +46,31 @@ pub enum Command {
     /// Manage who can open an environment's keyring.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Rotate an environment's key: a new key, every value of the environment
+    /// re-sealed to it, the old key kept in the keyring as retired. Run it again
+    /// after an interruption: it finishes the rotation instead of making a new key.
+    Rotate {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        env: String,
+        /// List what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Files to re-seal besides those the environment's files globs cover.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
+    /// Remove an environment's retired keys from its keyring, once no value of
+    /// the files it covers is sealed to them.
+    Prune {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        env: String,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
     /// Check the policy and, for environments you are a member of, that each
     /// keyring matches it (key and members).
     Check {
@@ -303,6 +328,10 @@ pub enum MembersCommand {
         /// The member's name.
         #[arg(value_name = "NAME")]
         name: String,
+        /// Rotate the environment's key right after the removal (`cachet rotate`),
+        /// so the removed member never holds the new key.
+        #[arg(long)]
+        rotate: bool,
         #[command(flatten)]
         identity: IdentityArg,
     },

@@ -7,6 +7,7 @@ mod deploy;
 mod edit;
 mod identity;
 mod import;
+mod rotate;
 mod team;
 
 use std::fs;
@@ -104,12 +105,27 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Members(MembersCommand::Remove {
             env,
             name,
+            rotate,
             identity,
-        }) => team::members_change(
-            &env,
-            team::MemberChange::Remove(&name),
-            &identity.identities,
-        ),
+        }) => {
+            // Removal first, so the removed member is never given the new key.
+            team::members_change(
+                &env,
+                team::MemberChange::Remove(&name),
+                &identity.identities,
+            )?;
+            if rotate {
+                rotate::rotate(&env, &[], false, &identity.identities)?;
+            }
+            Ok(())
+        }
+        Command::Rotate {
+            env,
+            dry_run,
+            files,
+            identity,
+        } => rotate::rotate(&env, &files, dry_run, &identity.identities),
+        Command::Prune { env, identity } => rotate::prune(&env, &identity.identities),
         Command::Members(MembersCommand::List { env }) => team::members_list(&env),
         Command::Members(MembersCommand::Sync {
             env,

@@ -31,7 +31,7 @@ pub struct Repo {
     pub policy: Policy,
 }
 
-fn read_policy(path: &Path) -> Result<Policy, Failure> {
+pub(super) fn read_policy(path: &Path) -> Result<Policy, Failure> {
     let text = fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", path.display())))?;
     Policy::parse(&text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
@@ -100,7 +100,7 @@ impl Repo {
     }
 
     /// How a keyring is named in messages: relative to the root.
-    fn keyring_name(env: &str) -> String {
+    pub(super) fn keyring_name(env: &str) -> String {
         format!(".cachet/keys/{env}.age")
     }
 
@@ -138,7 +138,7 @@ impl Repo {
     }
 
     /// Encrypts and writes an environment's keyring.
-    fn write_keyring(&self, ring: &Keyring) -> Result<(), Failure> {
+    pub(super) fn write_keyring(&self, ring: &Keyring) -> Result<(), Failure> {
         let env = &ring.environment;
         let armored = ring.seal(Terminal).map_err(|e| {
             Failure::usage(format!("environment {env}: cannot write its keyring: {e}"))
@@ -153,7 +153,7 @@ impl Repo {
     }
 
     /// Writes the policy.
-    fn write_policy(&mut self, policy: Policy) -> Result<(), Failure> {
+    pub(super) fn write_policy(&mut self, policy: Policy) -> Result<(), Failure> {
         atomic::write_atomic(
             &self.policy_path,
             policy.to_string().as_bytes(),
@@ -165,11 +165,11 @@ impl Repo {
         Ok(())
     }
 
-    fn lock(&self) -> Result<FileLock, Failure> {
+    pub(super) fn lock(&self) -> Result<FileLock, Failure> {
         lock(&self.policy_path)
     }
 
-    fn env(&self, name: &str) -> Result<&Environment, Failure> {
+    pub(super) fn env(&self, name: &str) -> Result<&Environment, Failure> {
         self.policy
             .environment(name)
             .map_err(|e| Failure::usage(format!("{POLICY_FILE}: {e}")))
@@ -212,7 +212,7 @@ pub fn differences(env: &Environment, ring: &Keyring) -> Vec<String> {
 }
 
 /// Refuses to change an environment whose keyring and policy disagree.
-fn require_agreement(env: &Environment, ring: &Keyring) -> Result<(), Failure> {
+pub(super) fn require_agreement(env: &Environment, ring: &Keyring) -> Result<(), Failure> {
     let diff = differences(env, ring);
     if diff.is_empty() {
         return Ok(());
@@ -740,7 +740,7 @@ fn read_pins() -> Result<(PathBuf, Pins), Failure> {
     Ok((path, pins))
 }
 
-fn pin_key(repo: &Repo, env: &str, key: &KeyId, accept: bool) -> Result<(), Failure> {
+pub(super) fn pin_key(repo: &Repo, env: &str, key: &KeyId, accept: bool) -> Result<(), Failure> {
     let (path, pins) = read_pins()?;
     let repository = repo.root.to_string_lossy().into_owned();
     match pins.check(&repository, env, key) {

@@ -1,0 +1,325 @@
+//! Key rotation end to end: a repository of three environments and forty files,
+//! one environment rotated (whole, dry-run, killed half-way with SIGKILL and
+//! finished), retired keys pruned, and a member removed with `--rotate`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+mod common;
+use common::{Out, isolate, run_cachet};
+
+const ENVS: [&str; 3] = ["production", "staging", "dev"];
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    fn home(&self, who: &str) -> PathBuf {
+        let h = self.dir.path().join(format!("home-{who}"));
+        fs::create_dir_all(&h).unwrap();
+        h
+    }
+
+    fn run_env(&self, who: &str, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut env = env.to_vec();
+        env.push(("USER", who));
+        run_cachet(&self.root(), &self.home(who), args, b"", &env)
+    }
+
+    fn ok(&self, who: &str, args: &[&str]) -> Out {
+        let o = self.run_env(who, args, &[]);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        o
+    }
+
+    fn keygen(&self, who: &str) -> String {
+        let id = self.home(who).join(".config/cachet/identity.txt");
+        fs::create_dir_all(id.parent().unwrap()).unwrap();
+        self.ok(who, &["keygen", "-o", id.to_str().unwrap()])
+            .stdout
+            .trim()
+            .to_string()
+    }
+
+    /// Every file of the tree (the policy, keyrings and config files), by path.
+    fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+            for e in fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, root, out);
+                } else if !p.to_string_lossy().ends_with("cachet-lock") {
+                    let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                    out.insert(rel, fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.root(), &self.root(), &mut out);
+        out
+    }
+
+    /// The key ids of the tokens in a file.
+    fn key_ids(&self, rel: &str) -> Vec<String> {
+        let text = fs::read_to_string(self.root().join(rel)).unwrap();
+        text.match_indices("cachet:v1:")
+            .map(|(i, m)| text[i + m.len()..i + m.len() + 16].to_string())
+            .collect()
+    }
+
+    /// An environment's keys as a deploy target gets them.
+    fn deploy_key(&self, env: &str) -> String {
+        self.ok("ada", &["env", "key", env]).stdout
+    }
+}
+
+/// Three environments and forty files (TOML, YAML, JSON and .env), all sealed;
+/// returns the repository and the plaintext of each file.
+fn repository() -> (Repo, BTreeMap<String, String>) {
+    let r = Repo {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    fs::create_dir_all(r.root()).unwrap();
+    r.keygen("ada");
+    r.ok("ada", &["init"]);
+    for env in ENVS {
+        r.ok(
+            "ada",
+            &["env", "add", env, "--files", &format!("config/{env}/**")],
+        );
+    }
+    let mut plain = BTreeMap::new();
+    for i in 0..40 {
+        let env = ENVS[if i < 20 { 0 } else { 1 + i % 2 }];
+        let (name, text) = match i % 4 {
+            0 => (
+                format!("app{i}.toml"),
+                format!(
+                    "# app {i}\n[db]\nhost = \"db{i}\"\npassword = \"pw-{i}\"\napi_token = 'tok {i}'\n"
+                ),
+            ),
+            1 => (
+                format!("svc{i}.yaml"),
+                format!(
+                    "db:\n  host: db{i}  # comment\n  password: \"pw-{i}\"\nsecret_key: k{i}\n"
+                ),
+            ),
+            2 => (
+                format!("web{i}.json"),
+                format!(
+                    "{{\n  \"host\": \"web{i}\",\n  \"password\": \"pw-{i}\",\n  \"port\": 80{i}\n}}\n"
+                ),
+            ),
+            _ => (
+                format!("sub/.env.{i}"),
+                format!("HOST=h{i}\nDB_PASSWORD=pw-{i}\nexport API_SECRET='s {i}'\n"),
+            ),
+        };
+        let rel = format!("config/{env}/{name}");
+        let p = r.root().join(&rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, &text).unwrap();
+        plain.insert(rel, text);
+    }
+    let mut args = vec!["seal".to_string()];
+    args.extend(plain.keys().filter(|k| !k.contains(".env.")).cloned());
+    r.ok("ada", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    for rel in plain.keys().filter(|k| k.contains(".env.")) {
+        r.ok("ada", &["seal", "--input-type", "env", rel]);
+    }
+    for rel in plain.keys() {
+        assert!(!r.key_ids(rel).is_empty(), "{rel} has no sealed value");
+    }
+    (r, plain)
+}
+
+fn prod(rel: &str) -> bool {
+    rel.starts_with("config/production/")
+}
+
+/// Every file opens, with the deploy keys of its environment, to its plaintext.
+fn all_open(r: &Repo, plain: &BTreeMap<String, String>) {
+    let keys: BTreeMap<&str, String> = ENVS.iter().map(|e| (*e, r.deploy_key(e))).collect();
+    for (rel, text) in plain {
+        let env = rel.split('/').nth(1).unwrap();
+        let mut args = vec!["open", rel.as_str()];
+        if rel.contains(".env.") {
+            args.extend(["--input-type", "env"]);
+        }
+        let o = r.run_env("deploy", &args, &[("CACHET_IDENTITY", &keys[env])]);
+        assert_eq!(o.code, 0, "{rel}: {}", o.stderr);
+        assert_eq!(&o.stdout, text, "{rel}");
+    }
+}
+
+#[test]
+fn rotate_reseals_one_environment_and_only_it_and_dry_run_writes_nothing() {
+    let (r, plain) = repository();
+    // A covered file that .gitignore excludes (a local copy) is left alone.
+    fs::write(r.root().join(".gitignore"), "local.toml\n").unwrap();
+    fs::copy(
+        r.root().join("config/production/app0.toml"),
+        r.root().join("config/production/local.toml"),
+    )
+    .unwrap();
+    let before = r.snapshot();
+    let old_key = r.deploy_key("production");
+    let old_id = r.key_ids("config/production/app0.toml")[0].clone();
+
+    let o = r.ok("ada", &["rotate", "production", "--dry-run"]);
+    assert!(
+        o.stdout.contains("a new key would replace key id"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("20 files, "), "{}", o.stdout);
+    assert_eq!(r.snapshot(), before, "--dry-run wrote something");
+
+    r.ok("ada", &["rotate", "production"]);
+    let after = r.snapshot();
+    let mut new_id = None;
+    for (rel, bytes) in &before {
+        if prod(rel) && !rel.ends_with("local.toml") {
+            assert_ne!(&after[rel], bytes, "{rel}");
+            for id in r.key_ids(rel) {
+                assert_ne!(id, old_id, "{rel}");
+                assert_eq!(new_id.get_or_insert(id.clone()), &id, "{rel}");
+            }
+        } else if rel != ".cachet.toml" && rel != ".cachet/keys/production.age" {
+            assert_eq!(&after[rel], bytes, "{rel} changed");
+        }
+    }
+    // Plain values stay byte for byte: only token lines differ.
+    let (a, b) = (
+        String::from_utf8(before["config/production/app0.toml"].clone()).unwrap(),
+        String::from_utf8(after["config/production/app0.toml"].clone()).unwrap(),
+    );
+    for (x, y) in a.lines().zip(b.lines()) {
+        assert!(x == y || (x.contains("cachet:v1:") && y.contains("cachet:v1:")));
+    }
+    all_open(&r, &plain);
+    // The old key alone, as a deploy target held it, opens none of them now.
+    let o = r.run_env(
+        "deploy",
+        &["open", "config/production/app0.toml"],
+        &[("CACHET_IDENTITY", &old_key)],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // Nothing uses the retired key: prune drops it, and everything still opens.
+    assert_eq!(
+        r.deploy_key("production")
+            .matches("AGE-SECRET-KEY-1")
+            .count(),
+        2
+    );
+    r.ok("ada", &["prune", "production"]);
+    assert_eq!(
+        r.deploy_key("production")
+            .matches("AGE-SECRET-KEY-1")
+            .count(),
+        1
+    );
+    all_open(&r, &plain);
+}
+
+#[test]
+fn a_rotation_killed_midway_leaves_everything_open_and_a_second_run_finishes_it() {
+    let (r, plain) = repository();
+    let policy_before = fs::read_to_string(r.root().join(".cachet.toml")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cachet"));
+    isolate(&mut cmd, &r.home("ada"));
+    let mut child = cmd
+        .args(["rotate", "production"])
+        .current_dir(r.root())
+        .env("RAYON_NUM_THREADS", "1")
+        .env("CACHET_TEST_PAUSE_AFTER_FILES", "5")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("paused after") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "rotate ended early");
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+
+    let policy_mid = fs::read_to_string(r.root().join(".cachet.toml")).unwrap();
+    assert_ne!(policy_mid, policy_before, "the policy names the new key");
+    let ids: Vec<Vec<String>> = plain
+        .keys()
+        .filter(|k| prod(k))
+        .map(|k| r.key_ids(k))
+        .collect();
+    let moved = ids.iter().filter(|v| v[0] != ids[19][0]).count();
+    assert_eq!(moved, 5, "{ids:?}");
+    all_open(&r, &plain);
+
+    // Prune refuses while values use the retired key.
+    let o = r.run_env("ada", &["prune", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("15 files still hold values sealed to a retired key"),
+        "{}",
+        o.stderr
+    );
+
+    let o = r.ok("ada", &["rotate", "production", "--dry-run"]);
+    assert!(
+        o.stdout.contains("a rotation is in progress"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("15 files, "), "{}", o.stdout);
+    r.ok("ada", &["rotate", "production"]);
+    assert_eq!(
+        fs::read_to_string(r.root().join(".cachet.toml")).unwrap(),
+        policy_mid,
+        "no new key"
+    );
+    let first = r.key_ids("config/production/app0.toml")[0].clone();
+    for rel in plain.keys().filter(|k| prod(k)) {
+        assert!(r.key_ids(rel).iter().all(|id| *id == first), "{rel}");
+    }
+    all_open(&r, &plain);
+    r.ok("ada", &["prune", "production"]);
+    assert_eq!(
+        r.deploy_key("production")
+            .matches("AGE-SECRET-KEY-1")
+            .count(),
+        1
+    );
+    all_open(&r, &plain);
+}
+
+#[test]
+fn members_remove_rotate_removes_first_then_rotates() {
+    let (r, plain) = repository();
+    let bob = r.keygen("bob");
+    r.ok(
+        "ada",
+        &["members", "add", "production", &format!("bob={bob}")],
+    );
+    let old_id = r.key_ids("config/production/app0.toml")[0].clone();
+    r.ok(
+        "ada",
+        &["members", "remove", "production", "bob", "--rotate"],
+    );
+    let new_id = r.key_ids("config/production/app0.toml")[0].clone();
+    assert_ne!(old_id, new_id);
+    let o = r.run_env("bob", &["env", "key", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    all_open(&r, &plain);
+}
