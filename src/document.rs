@@ -194,17 +194,35 @@ pub fn seal_document<R: RngCore + CryptoRng>(
             text: literal,
         })
         .collect();
-    let out = splice(text, &splices);
-    // Sealing must not change the structure; if it did, that is a bug in a format
-    // module, and writing the result would corrupt the user's file.
+    let out = splice_unchanged_structure(
+        format,
+        text,
+        &nodes,
+        &splices,
+        "sealing would change the file's structure (please report this as a bug)",
+    )?;
+    Ok((out.to_string(), report))
+}
+
+/// Applies splices that replace values by values (tokens or opened texts) and
+/// checks that the document kept its structure. If it did not, a format module
+/// has a bug, and writing the result would corrupt the user's file: `bug` says so.
+pub(crate) fn splice_unchanged_structure(
+    format: Format,
+    text: &str,
+    nodes: &[Node],
+    splices: &[Splice<'_>],
+    bug: &'static str,
+) -> Result<Zeroizing<String>, Error> {
+    let out = splice(text, splices);
     let after = format.scan(&out)?;
-    if !same_structure(&nodes, &after, &splices, None) {
+    if !same_structure(nodes, &after, splices, None) {
         return Err(Error::CannotInsert {
             path: ValuePath::root(),
-            reason: "sealing would change the file's structure (please report this as a bug)",
+            reason: bug,
         });
     }
-    Ok((out.to_string(), report))
+    Ok(out)
 }
 
 /// A value already sealed must carry the key id being sealed to.

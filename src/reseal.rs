@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::document::{Splice, check_key, open_failure, same_structure, splice};
+use crate::document::{
+    Splice, check_key, open_failure, same_structure, splice, splice_unchanged_structure,
+};
 use crate::error::{Error, OpenError};
 use crate::format::{Format, Node};
 use crate::key::{Identities, KeyId};
@@ -273,14 +275,13 @@ pub fn reseal<R: RngCore + CryptoRng>(
             text: literal,
         })
         .collect();
-    let out = splice(plain, &splices);
-    let after = format.scan(&out)?;
-    if !same_structure(&nodes, &after, &splices, None) {
-        return Err(Error::CannotInsert {
-            path: ValuePath::root(),
-            reason: "sealing would change the file's structure (please report this as a bug)",
-        });
-    }
+    let out = splice_unchanged_structure(
+        format,
+        plain,
+        &nodes,
+        &splices,
+        "sealing would change the file's structure (please report this as a bug)",
+    )?;
     Ok((out.to_string(), report))
 }
 

@@ -10,7 +10,7 @@
 use rand_core::OsRng;
 use zeroize::Zeroizing;
 
-use crate::document::{Splice, open_failure, same_structure, splice};
+use crate::document::{Splice, open_failure, splice_unchanged_structure};
 use crate::error::{Error, OpenError};
 use crate::format::Format;
 use crate::key::{Identities, PublicKey};
@@ -98,16 +98,13 @@ pub fn rekey_document(
             text: literal,
         })
         .collect();
-    let out = splice(text, &splices);
-    // A token replaced by a token never changes the structure; if it did, a format
-    // module has a bug, and writing the result would corrupt the user's file.
-    let after = format.scan(&out)?;
-    if !same_structure(&nodes, &after, &splices, None) {
-        return Err(Error::CannotInsert {
-            path: ValuePath::root(),
-            reason: "re-sealing would change the file's structure (please report this as a bug)",
-        });
-    }
+    let out = splice_unchanged_structure(
+        format,
+        text,
+        &nodes,
+        &splices,
+        "re-sealing would change the file's structure (please report this as a bug)",
+    )?;
     Ok((out, report))
 }
 

@@ -11,14 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cachet::atomic::Mode;
-use cachet::{Format, Sealer, Selection};
+use cachet::{Format, Sealer};
 use zeroize::Zeroizing;
 
 use super::args::{DiffArgs, EditArgs, InputType, MergeArgs, PolicyArgs};
 use super::deploy::{identities_for, with_keys};
 use super::team::Repo;
 use super::{
-    Failure, Input, identity, is_stdin, lock, note, parse_path, read_input, target, write_file,
+    Failure, Input, identity, is_stdin, lock, named_paths, note, read_input, target, write_file,
     write_stdout,
 };
 
@@ -37,16 +37,7 @@ pub fn seal_like(
             "--like takes a single FILE (the plaintext working copy of SEALED)",
         ));
     };
-    let named = if paths.is_empty() {
-        None
-    } else {
-        Some(Selection::Paths(
-            paths
-                .iter()
-                .map(|p| parse_path(p))
-                .collect::<Result<_, _>>()?,
-        ))
-    };
+    let named = named_paths(paths)?;
     let target = target(
         file,
         identity::explicit_recipient(recipient)?,

@@ -337,6 +337,18 @@ fn lock(path: &Path) -> Result<FileLock, Failure> {
     .map_err(|e| Failure::usage(format!("{}: cannot take the lock: {e}", path.display())))
 }
 
+/// The selection that `--path` options name, if any.
+fn named_paths(paths: &[String]) -> Result<Option<Selection>, Failure> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let paths = paths
+        .iter()
+        .map(|p| parse_path(p))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(Selection::Paths(paths)))
+}
+
 fn parse_path(s: &str) -> Result<ValuePath, Failure> {
     s.parse::<ValuePath>()
         .map_err(|e| Failure::usage(format!("{s:?}: {e}")))
@@ -483,16 +495,7 @@ fn seal(
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
     let explicit = identity::explicit_recipient(recipient)?;
-    let named = if paths.is_empty() {
-        None
-    } else {
-        Some(Selection::Paths(
-            paths
-                .iter()
-                .map(|p| parse_path(p))
-                .collect::<Result<_, _>>()?,
-        ))
-    };
+    let named = named_paths(paths)?;
     let stdin_files = files.iter().filter(|f| is_stdin(f)).count();
     if (to_stdout || stdin_files > 0) && files.len() > 1 {
         return Err(Failure::usage(
