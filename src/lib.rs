@@ -46,6 +46,7 @@ pub mod document;
 pub mod error;
 pub mod export;
 pub mod format;
+pub mod generate;
 pub mod glob;
 pub mod identity_file;
 pub mod key;

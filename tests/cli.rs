@@ -387,6 +387,84 @@ fn set_reads_stdin_and_needs_only_the_public_key() {
     assert_eq!(fs::read_to_string(&f).unwrap(), now);
 }
 
+#[test]
+fn set_generate_seals_a_new_random_secret_without_showing_it() {
+    let sb = Sandbox::new();
+    let (r, f) = sealed_example(&sb);
+    let get = |p: &str| {
+        let o = sb.run(&["get", "app.toml", p, "-i", "key.txt"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o.stdout
+    };
+    let generate = |args: &[&str]| {
+        let mut a = vec!["set", "app.toml"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-r", &r]);
+        // A value on stdin is never read when generating.
+        sb.run_with(&a, b"not-this\n", &[])
+    };
+    let before = fs::read_to_string(&f).unwrap();
+
+    // Rotating an existing secret value is one command; nothing is shown.
+    let old = get("jwt.signing_key");
+    let o = generate(&["jwt.signing_key", "--generate"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        "app.toml: sealed jwt.signing_key: a new secret of 43 alnum characters\n"
+    );
+    let new = get("jwt.signing_key");
+    assert_ne!(new, old);
+    assert_eq!(new.len(), 43);
+    assert!(new.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert!(!o.stderr.contains(&new));
+    let after = fs::read_to_string(&f).unwrap();
+    let changed = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(changed, 1, "only the rotated value's line changes");
+
+    // A new key, a length and another alphabet.
+    let o = generate(&["api.token", "--generate", "64", "--charset", "hex"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let token = get("api.token");
+    assert_eq!(token.len(), 64);
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    let o = generate(&["db_password", "--generate", "30", "--charset", "symbols"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let pw = get("db_password");
+    assert_eq!(pw.len(), 30);
+    assert!(
+        pw.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"\"'`\\$".contains(&b))
+    );
+
+    // Weak, huge or typed generation is refused before anything is written.
+    let now = fs::read_to_string(&f).unwrap();
+    assert_fails(
+        &generate(&["pin", "--generate", "6", "--charset", "digits"]),
+        2,
+        "app.toml",
+        Some("pin"),
+    );
+    assert_eq!(
+        generate(&["pin", "--generate", "6", "--charset", "digits"]).stderr,
+        "cachet: app.toml: pin: --generate: 6 digits characters give 20 bits, fewer than \
+         the 64 a secret needs; use a length of 20 or more\n"
+    );
+    assert_eq!(generate(&["pin", "--generate", "5000"]).code, 2);
+    assert_eq!(generate(&["n", "--generate", "--type", "int"]).code, 2);
+    assert_eq!(generate(&["n", "--charset", "hex"]).code, 2);
+    assert_eq!(fs::read_to_string(&f).unwrap(), now);
+}
+
 /// Replaces `path`'s token in the sealed file by `f(token)`.
 fn edit_token(text: &str, path_line_prefix: &str, f: impl Fn(&str) -> String) -> String {
     let line = text

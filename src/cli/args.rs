@@ -192,6 +192,13 @@ pub enum Command {
         /// The value's type in the file.
         #[arg(long = "type", value_enum, default_value_t = TypeArg::String)]
         ty: TypeArg,
+        /// Seal a new random secret instead of reading one, never showing it: LEN
+        /// characters (default: enough for 256 bits; at least 64 bits).
+        #[arg(long, value_name = "LEN", num_args = 0..=1, conflicts_with = "ty")]
+        generate: Option<Option<usize>>,
+        /// The characters a generated secret is drawn from.
+        #[arg(long, value_enum, default_value_t = CharsetArg::Alnum, requires = "generate")]
+        charset: CharsetArg,
         #[command(flatten)]
         policy: PolicyArgs,
         #[command(flatten)]
@@ -457,6 +464,34 @@ pub enum TypeArg {
     Float,
     /// true or false.
     Bool,
+}
+
+/// Alphabets for `set --generate`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum CharsetArg {
+    /// A–Z a–z 0–9: safe everywhere.
+    Alnum,
+    /// 0–9 a–f.
+    Hex,
+    /// A–Z a–z 0–9 - _ (URL-safe base64 alphabet).
+    Base64url,
+    /// 0–9.
+    Digits,
+    /// Printable ASCII without space, quotes, backslash and $.
+    Symbols,
+}
+
+impl From<CharsetArg> for cachet::generate::Charset {
+    fn from(c: CharsetArg) -> Self {
+        use cachet::generate::Charset;
+        match c {
+            CharsetArg::Alnum => Charset::Alnum,
+            CharsetArg::Hex => Charset::Hex,
+            CharsetArg::Base64url => Charset::Base64Url,
+            CharsetArg::Digits => Charset::Digits,
+            CharsetArg::Symbols => Charset::Symbols,
+        }
+    }
 }
 
 /// `cachet import …`

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cachet::atomic::{self, FileLock, Mode};
+use cachet::generate::Charset;
 use cachet::{Format, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath};
 use clap::{CommandFactory, Parser};
 use zeroize::Zeroizing;
@@ -236,6 +237,8 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             document,
             recipient,
             ty,
+            generate,
+            charset,
             policy,
             input,
         } => set(
@@ -243,6 +246,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             (document, &path),
             recipient.recipient.as_deref(),
             ty,
+            generate.map(|len| (charset.into(), len)),
             &policy,
             input.input_type,
         ),
@@ -600,6 +604,7 @@ fn set(
     (document, path): (u32, &str),
     recipient: Option<&str>,
     ty: TypeArg,
+    generate: Option<(Charset, Option<usize>)>,
     policy: &PolicyArgs,
     input_type: Option<InputType>,
 ) -> Result<(), Failure> {
@@ -609,6 +614,16 @@ fn set(
         ));
     }
     let path = parse_path(path)?;
+    // A generated secret is drawn (and its length checked) before anything else,
+    // so a bad length fails before a key is looked up or a lock taken.
+    let generated = match generate {
+        Some((charset, len)) => {
+            Some(cachet::generate::generate(charset, len).map_err(|e| {
+                Failure::usage(format!("{}: {path}: --generate: {e}", file.display()))
+            })?)
+        }
+        None => None,
+    };
     let target = target(file, identity::explicit_recipient(recipient)?, None, policy)?;
     let ty = match ty {
         TypeArg::String => ScalarType::String,
@@ -616,7 +631,10 @@ fn set(
         TypeArg::Float => ScalarType::Float,
         TypeArg::Bool => ScalarType::Bool,
     };
-    let value = read_value(&path)?;
+    let value = match generated {
+        Some(value) => value,
+        None => read_value(&path)?,
+    };
     let mut sealer =
         Sealer::new(&target.recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
     let _lock = lock(file)?;
@@ -632,6 +650,19 @@ fn set(
     )
     .map_err(|e| seal_failure(&input.name, e, &target))?;
     write_file(file, out.as_bytes(), Mode::Keep)?;
-    let _ = writeln!(io::stderr(), "{}: sealed {path}", input.name);
+    match generate {
+        Some((charset, _)) => {
+            let _ = writeln!(
+                io::stderr(),
+                "{}: sealed {path}: a new secret of {} {} characters",
+                input.name,
+                value.len(),
+                charset.name()
+            );
+        }
+        None => {
+            let _ = writeln!(io::stderr(), "{}: sealed {path}", input.name);
+        }
+    }
     Ok(())
 }
