@@ -11,7 +11,7 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, OpenError};
-use crate::format::{Format, Node, ScalarType};
+use crate::format::{Format, Node, NodeKind, ScalarType};
 use crate::key::{Identities, KeyId};
 use crate::path::ValuePath;
 use crate::sealed_value::{Opener, Place, Sealer};
@@ -76,8 +76,12 @@ pub(crate) struct Splice<'a> {
 
 /// Applies splices (sorted by position, not overlapping) to `text`.
 pub(crate) fn splice(text: &str, splices: &[Splice<'_>]) -> Zeroizing<String> {
-    let extra: usize = splices.iter().map(|s| s.text.len()).sum();
-    let mut out = Zeroizing::new(String::with_capacity(text.len() + extra));
+    // Exactly the result's length: a growing (or over-reserved) buffer would leave
+    // copies of plaintext behind in freed memory, and costs memory on large files.
+    let len = splices
+        .iter()
+        .fold(text.len(), |n, s| n - s.span.len() + s.text.len());
+    let mut out = Zeroizing::new(String::with_capacity(len));
     let mut at = 0;
     for s in splices {
         out.push_str(&text[at..s.span.start]);
@@ -194,14 +198,16 @@ pub fn seal_document<R: RngCore + CryptoRng>(
             text: literal,
         })
         .collect();
-    let out = splice_unchanged_structure(
+    let mut out = splice_unchanged_structure(
         format,
         text,
         &nodes,
         &splices,
         "sealing would change the file's structure (please report this as a bug)",
     )?;
-    Ok((out.to_string(), report))
+    // Moved out, not copied: the sealed text holds no plaintext, and a copy would
+    // double the memory a large file needs.
+    Ok((std::mem::take(&mut *out), report))
 }
 
 /// Applies splices that replace values by values (tokens or opened texts) and
@@ -246,10 +252,14 @@ fn open_where(
     identities: &Identities,
     want: impl Fn(u32, &ValuePath) -> bool,
 ) -> Result<(Zeroizing<String>, Vec<Node>), Error> {
-    let nodes = format.scan(text)?;
+    let mut nodes = format.scan(text)?;
     let mut opener = Opener::new(identities);
-    let mut opened: Vec<(Range<usize>, &ValuePath, Zeroizing<String>)> = Vec::new();
-    for node in nodes.iter().filter(|n| want(n.document, &n.path)) {
+    // (span, index of the node in `nodes`, plaintext)
+    let mut opened: Vec<(Range<usize>, usize, Zeroizing<String>)> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        if !want(node.document, &node.path) {
+            continue;
+        }
         let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) else {
             continue;
         };
@@ -270,8 +280,16 @@ fn open_where(
                 "the opened text is not exactly one value; it would inject other keys or lines",
             )));
         }
-        opened.push((node.span.clone(), &node.path, raw));
+        opened.push((node.span.clone(), i, raw));
     }
+    // The structure check needs only paths, kinds and spans: the decoded strings
+    // (as large as the file) are let go before the opened document is scanned.
+    for node in &mut nodes {
+        if let NodeKind::Scalar { string } = &mut node.kind {
+            *string = None;
+        }
+    }
+    nodes.shrink_to_fit();
     opened.sort_by_key(|o| o.0.start);
     let splices: Vec<Splice<'_>> = opened
         .iter()
@@ -306,7 +324,7 @@ fn open_where(
     }
     // `bad` is at least 1: with no splice the text is the sealed document itself.
     Err(open_failure(
-        opened[bad - 1].1,
+        &nodes[opened[bad - 1].1].path,
         OpenError::Refused("the opened text would change the file's structure when put back"),
     ))
 }
