@@ -169,6 +169,9 @@ pub fn to_dotenv(variables: &[Variable]) -> Result<Zeroizing<String>, ExportErro
     Ok(out)
 }
 
+/// The most a Kubernetes Secret's values may add up to, in bytes (1 MiB).
+pub const K8S_MAX_DATA: usize = 1024 * 1024;
+
 /// A Kubernetes `Secret` manifest holding the variables, for `kubectl apply -f
 /// -`: `apiVersion: v1`, `kind: Secret`, `metadata.name` (and
 /// `metadata.namespace` when given), `type: Opaque`, and `data` mapping each
@@ -179,8 +182,9 @@ pub fn to_dotenv(variables: &[Variable]) -> Result<Zeroizing<String>, ExportErro
 /// root). Each variable name must be a Secret data key (`[-._a-zA-Z0-9]+`, at most
 /// 253 characters, not `.` or `..` nor starting with `..`) and appear once (else
 /// [`ExportError::NotRepresentable`] naming the path, or
-/// [`ExportError::Collision`]). The API server also limits a Secret to 1 MiB in
-/// all, which is not checked here.
+/// [`ExportError::Collision`]). Values adding up to more than
+/// [`K8S_MAX_DATA`], the API server's limit, are [`ExportError::NotRepresentable`]
+/// at the root.
 pub fn to_k8s_secret(
     variables: &[Variable],
     name: &str,
@@ -208,6 +212,16 @@ pub fn to_k8s_secret(
     if variables.is_empty() {
         push_wiped(&mut out, "data: {}\n");
         return Ok(out);
+    }
+    // The API server refuses a Secret whose values (decoded) add up to more than
+    // this; saying so here beats a manifest that `kubectl apply` rejects.
+    let total: usize = variables.iter().map(|v| v.value.len()).sum();
+    if total > K8S_MAX_DATA {
+        return Err(not_representable(
+            &root,
+            K8S,
+            "the values add up to more than the 1 MiB a Kubernetes Secret holds",
+        ));
     }
     push_wiped(&mut out, "data:\n");
     let mut seen: HashMap<&str, &ValuePath> = HashMap::new();
@@ -1029,6 +1043,16 @@ SERVERS="[{\"name\":\"alpha\"},{\"name\":\"beta\",\"ports\":[80,443]}]"
             "(root): cannot be written as a Kubernetes Secret: a namespace holds only lower-case letters, digits and '-'"
         );
         assert!(to_k8s_secret(&vars[2..], "app", Some("prod")).is_ok());
+        // The API server's size limit: exactly 1 MiB of values passes, one byte more
+        // does not.
+        let half = "v".repeat(K8S_MAX_DATA / 2);
+        let full = [var("a", &half), var("b", &half)];
+        assert!(to_k8s_secret(&full, "app", None).is_ok());
+        let over = [var("a", &half), var("b", &half), var("c", "1")];
+        assert_eq!(
+            err(to_k8s_secret(&over, "app", None)),
+            "(root): cannot be written as a Kubernetes Secret: the values add up to more than the 1 MiB a Kubernetes Secret holds"
+        );
     }
 
     #[test]
