@@ -39,6 +39,9 @@ pub struct ValueInfo {
     /// For a sealed value: its key id and when it was sealed (`None` for a plain
     /// value; an unreadable token is reported as an error instead).
     pub sealed: Option<(KeyId, crate::token::SealedAt)>,
+    /// For an unresolved merge conflict (`spec/git.md`), the second side's key id
+    /// and time; `sealed` is the first side's.
+    pub theirs: Option<(KeyId, crate::token::SealedAt)>,
 }
 
 /// Every scalar value of a document, in document order, with whether and to which
@@ -46,22 +49,26 @@ pub struct ValueInfo {
 pub fn list_values(format: Format, text: &str) -> Result<Vec<ValueInfo>, Error> {
     let mut out = Vec::new();
     for node in format.scan(text)?.into_iter().filter(Node::is_scalar) {
-        let sealed = match node.string().filter(|s| Token::looks_sealed(s)) {
+        let (sealed, theirs) = match node.string().filter(|s| Token::looks_sealed(s)) {
             // A merge conflict counts as sealed by its first side (spec/git.md).
             Some(s) => match crate::reseal::Conflict::parse(s) {
-                Some(Ok(c)) => Some((c.ours.key_id, c.ours.sealed_at)),
+                Some(Ok(c)) => (
+                    Some((c.ours.key_id, c.ours.sealed_at)),
+                    Some((c.theirs.key_id, c.theirs.sealed_at)),
+                ),
                 _ => {
                     let t = Token::parse(s).map_err(|reason| open_failure(&node.path, reason))?;
-                    Some((t.key_id, t.sealed_at))
+                    (Some((t.key_id, t.sealed_at)), None)
                 }
             },
-            None => None,
+            None => (None, None),
         };
         out.push(ValueInfo {
             document: node.document,
             path: node.path,
             span: node.span,
             sealed,
+            theirs,
         });
     }
     out.sort_by_key(|v| (v.document, v.span.start));

@@ -206,13 +206,33 @@ fn rotate_reseals_one_environment_and_only_it_and_dry_run_writes_nothing() {
         assert!(x == y || (x.contains("cachet:v1:") && y.contains("cachet:v1:")));
     }
     all_open(&r, &plain);
-    // The old key alone, as a deploy target held it, opens none of them now.
+    // The ignored copy still holds values of the retired key.
+    assert_eq!(r.key_ids("config/production/local.toml")[0], old_id);
     let o = r.run_env(
         "deploy",
         &["open", "config/production/app0.toml"],
         &[("CACHET_IDENTITY", &old_key)],
     );
     assert_eq!(o.code, 1, "{}", o.stderr);
+    // Prune looks at ignored files too: the local copy still needs the retired
+    // key, so it stays until that copy is re-sealed (named on the command line).
+    let o = r.run_env("ada", &["prune", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "1 file still hold values sealed to a retired key (config/production/local.toml)"
+        ),
+        "{}",
+        o.stderr
+    );
+    r.ok(
+        "ada",
+        &["rotate", "production", "config/production/local.toml"],
+    );
+    assert_eq!(
+        r.key_ids("config/production/local.toml")[0],
+        r.key_ids("config/production/app0.toml")[0]
+    );
     // Nothing uses the retired key: prune drops it, and everything still opens.
     assert_eq!(
         r.deploy_key("production")
@@ -322,4 +342,183 @@ fn members_remove_rotate_removes_first_then_rotates() {
     let o = r.run_env("bob", &["env", "key", "production"], &[]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     all_open(&r, &plain);
+}
+
+/// The `password = "…"` token of a TOML file of the repository.
+fn password_token(r: &Repo, rel: &str) -> String {
+    let text = fs::read_to_string(r.root().join(rel)).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("password = \"cachet:v1:"))
+        .unwrap();
+    line["password = \"".len()..line.len() - 1].to_string()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .args(["-a", &from.to_string_lossy(), &to.to_string_lossy()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[test]
+fn finishing_a_rotation_trusts_the_pin_not_a_planted_keyring() {
+    let (r, _) = repository();
+    let mal = r.keygen("mal");
+    r.ok(
+        "ada",
+        &["members", "add", "production", &format!("mal={mal}")],
+    );
+    // In a copy of the repository, mal rotates to a key of their own and keeps it.
+    let copy = r.dir.path().join("copy");
+    copy_tree(&r.root(), &copy);
+    for args in [
+        &["rotate", "production"][..],
+        &["env", "key", "production", "--force"],
+        &["members", "remove", "production", "mal"],
+    ] {
+        let o = run_cachet(&copy, &r.home("mal"), args, b"", &[]);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+    }
+    // Then plants that keyring (the policy untouched) after being removed.
+    r.ok("ada", &["members", "remove", "production", "mal"]);
+    fs::copy(
+        copy.join(".cachet/keys/production.age"),
+        r.root().join(".cachet/keys/production.age"),
+    )
+    .unwrap();
+    let before = r.snapshot();
+    // The policy names a key the planted keyring says is retired: this looks like
+    // an interrupted rotation, but its "new" key is not the one ada pinned.
+    let o = r.run_env("ada", &["rotate", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(o.stderr.contains("--accept-new-key"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("finishing a rotation with the keyring's current key"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(r.snapshot(), before, "nothing may be written");
+}
+
+#[test]
+fn remove_rotate_always_makes_a_new_key_and_prune_sees_escaped_and_conflicted_values() {
+    let (r, plain) = repository();
+    let app0 = "config/production/app0.toml";
+    let k1_token = password_token(&r, app0);
+    let k1_file = fs::read(r.root().join(app0)).unwrap();
+    r.ok("ada", &["rotate", "production"]);
+    let k2 = r.key_ids(app0)[0].clone();
+    let k2_token = password_token(&r, app0);
+
+    // A branch made before the rotation brings back a file sealed to the old key:
+    // a rotation is "in progress" again, but a removal must still make a new key.
+    fs::write(r.root().join("config/production/feature.toml"), &k1_file).unwrap();
+    let bob = r.keygen("bob");
+    r.ok(
+        "ada",
+        &["members", "add", "production", &format!("bob={bob}")],
+    );
+    r.ok(
+        "ada",
+        &["members", "remove", "production", "bob", "--rotate"],
+    );
+    let k3 = r.key_ids(app0)[0].clone();
+    assert_ne!(k3, k2, "a member's removal made no new key");
+    assert!(
+        r.key_ids("config/production/feature.toml")
+            .iter()
+            .all(|id| *id == k3)
+    );
+    all_open(&r, &plain);
+
+    // A token behind a JSON escape is still a value of the environment.
+    let web = "config/production/web2.json";
+    let text = fs::read_to_string(r.root().join(web)).unwrap();
+    let escaped = text.replacen("\"cachet:v1:", "\"\\u0063achet:v1:", 1);
+    assert_ne!(escaped, text);
+    fs::write(r.root().join(web), &escaped).unwrap();
+    let o = r.ok("ada", &["rotate", "production", "--dry-run"]);
+    assert!(o.stdout.contains(web), "{}", o.stdout);
+
+    // An unresolved merge whose second side is sealed to a retired key keeps that
+    // key: prune refuses, and rotate names the conflict.
+    r.ok("ada", &["rotate", "production"]);
+    let k4_token = password_token(&r, app0);
+    let marker = format!("cachet:conflict:{}:{}", &k4_token[7..], &k2_token[7..]);
+    let merged = "config/production/merged.toml";
+    fs::write(
+        r.root().join(merged),
+        format!("[db]\npassword = \"{marker}\"\n"),
+    )
+    .unwrap();
+    let o = r.run_env("ada", &["prune", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains(merged), "{}", o.stderr);
+    let o = r.run_env("ada", &["rotate", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("holds a merge conflict"), "{}", o.stderr);
+    let _ = k1_token;
+
+    // A value sealed to a key the keyring never held stops a rotation before it
+    // writes anything.
+    fs::remove_file(r.root().join(merged)).unwrap();
+    let stranger = SecretKeyText::new(&r);
+    fs::write(
+        r.root().join("config/production/stranger.toml"),
+        stranger.sealed_file(&r),
+    )
+    .unwrap();
+    let before = r.snapshot();
+    let o = r.run_env("ada", &["rotate", "production"], &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("config/production/stranger.toml: holds values sealed to key id"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(r.snapshot(), before);
+}
+
+/// A key of no environment, and a file sealed to it.
+struct SecretKeyText {
+    recipient: String,
+}
+
+impl SecretKeyText {
+    fn new(r: &Repo) -> Self {
+        let o = r.ok("stranger", &["keygen"]);
+        let recipient = o
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .to_string();
+        SecretKeyText { recipient }
+    }
+
+    fn sealed_file(&self, r: &Repo) -> String {
+        let o = run_cachet(
+            &r.root(),
+            &r.home("stranger"),
+            &[
+                "seal",
+                "-",
+                "--input-type",
+                "toml",
+                "--stdout",
+                "-r",
+                &self.recipient,
+            ],
+            b"[db]\npassword = \"x\"\n",
+            &[],
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o.stdout
+    }
 }

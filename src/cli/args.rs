@@ -59,6 +59,16 @@ pub enum Command {
         /// Files to re-seal besides those the environment's files globs cover.
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Make a new key even when an interrupted rotation could be finished with
+        /// the keyring's current key (for instance when someone who knew that key
+        /// has left).
+        #[arg(long)]
+        new_key: bool,
+        /// Finish a rotation whose new key is not the one pinned on this machine
+        /// (only after checking who wrote the keyring: a planted key lets its
+        /// owner read what is sealed from then on).
+        #[arg(long)]
+        accept_new_key: bool,
         #[command(flatten)]
         identity: IdentityArg,
     },

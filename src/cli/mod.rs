@@ -116,7 +116,13 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 &identity.identities,
             )?;
             if rotate {
-                rotate::rotate(&env, &[], false, &identity.identities)?;
+                // Always a new key: the keyring's current one is known to the
+                // member just removed, even if a rotation was in progress.
+                let mode = rotate::RotateMode {
+                    new_key: true,
+                    ..Default::default()
+                };
+                rotate::rotate(&env, &[], mode, &identity.identities)?;
             }
             Ok(())
         }
@@ -124,8 +130,17 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             env,
             dry_run,
             files,
+            new_key,
+            accept_new_key,
             identity,
-        } => rotate::rotate(&env, &files, dry_run, &identity.identities),
+        } => {
+            let mode = rotate::RotateMode {
+                dry_run,
+                new_key,
+                accept_new_key,
+            };
+            rotate::rotate(&env, &files, mode, &identity.identities)
+        }
         Command::Prune { env, identity } => rotate::prune(&env, &identity.identities),
         Command::Members(MembersCommand::List { env }) => team::members_list(&env),
         Command::Members(MembersCommand::Sync {

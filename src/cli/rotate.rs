@@ -20,8 +20,21 @@ use super::team::{Repo, pin_key, read_policy, require_agreement};
 use super::{Failure, lock, note};
 
 /// Test-only: the number of files after which `rotate` stops re-sealing and sleeps,
-/// so a test can kill it at a known point. Not for any other use.
+/// so a test can kill it at a known point. Read by debug builds only: a release
+/// binary never sleeps holding the policy's lock.
+#[cfg(debug_assertions)]
 const PAUSE_VAR: &str = "CACHET_TEST_PAUSE_AFTER_FILES";
+
+fn pause_after() -> Option<usize> {
+    #[cfg(debug_assertions)]
+    {
+        std::env::var(PAUSE_VAR).ok().and_then(|v| v.parse().ok())
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        None
+    }
+}
 
 /// A file to look at, how it is named in messages, and its sealed values per key.
 struct Scanned {
@@ -36,13 +49,37 @@ impl Scanned {
     }
 }
 
-/// The files of `env` under the policy's root (tracked or not, honouring
-/// `.gitignore`), then the files named on the command line, each once.
-fn files_of(repo: &Repo, env: &str, named: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, Failure> {
+/// Which files a walk of the tree skips.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// What the repository's own `.gitignore` files exclude (rotate). Rules that
+    /// differ from machine to machine (global excludes, `.git/info/exclude`,
+    /// `.ignore` files, ignore files above the policy's directory) are not used,
+    /// so every member's rotation handles the same files.
+    GitIgnored,
+    /// Nothing (prune): a retired key stays while any file under the policy's
+    /// directory, ignored or not, still uses it.
+    Nothing,
+}
+
+/// The files of `env` under the policy's root (tracked or not), then the files
+/// named on the command line, each once.
+fn files_of(
+    repo: &Repo,
+    env: &str,
+    named: &[PathBuf],
+    skip: Skip,
+) -> Result<Vec<(PathBuf, String)>, Failure> {
     let mut out: Vec<(PathBuf, String)> = Vec::new();
+    let gitignore = skip == Skip::GitIgnored;
     let walker = ignore::WalkBuilder::new(&repo.root)
         // Dotfiles such as `.env.production` are configuration too.
         .hidden(false)
+        .parents(false)
+        .ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .git_ignore(gitignore)
         // A tree that is not (yet) a git repository still means its .gitignore.
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".cachet")
@@ -81,20 +118,29 @@ fn files_of(repo: &Repo, env: &str, named: &[PathBuf]) -> Result<Vec<(PathBuf, S
 /// (a covered file that is not a configuration file is no error).
 fn scan(path: &Path, name: &str) -> Result<Option<Scanned>, Failure> {
     let bytes = fs::read(path).map_err(|e| Failure::usage(format!("{name}: cannot read: {e}")))?;
-    if !bytes.windows(10).any(|w| w == b"cachet:v1:") {
+    // A file of a known format is always parsed: a token can hide behind an escape
+    // (`\u0063achet:` in JSON), which a byte search would miss, and a retired key
+    // must not be pruned while such a value still needs it.
+    let Some(format) = Format::from_path(path) else {
+        if bytes.windows(7).any(|w| w == b"cachet:") {
+            return Err(Failure::usage(format!(
+                "{name}: holds a token but its format is not known from its name; rename it, or take it out of the environment's files"
+            )));
+        }
         return Ok(None);
-    }
+    };
     let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Failure::usage(format!("{name}: holds a token but is not UTF-8 text")))?;
-    let format = Format::from_path(path).ok_or_else(|| {
-        Failure::usage(format!(
-            "{name}: holds a token but its format is not known from its name; rename it, or take it out of the environment's files"
-        ))
-    })?;
+        .map_err(|_| Failure::usage(format!("{name}: is not UTF-8 text")))?;
     let values = cachet::list_values(format, text).map_err(|e| Failure::doc(name, e))?;
     let mut per_key = BTreeMap::new();
-    for (id, _) in values.into_iter().filter_map(|v| v.sealed) {
-        *per_key.entry(id).or_insert(0) += 1;
+    // Both sides of a merge conflict count: each is a value someone may still pick.
+    for v in values {
+        for (id, _) in v.sealed.into_iter().chain(v.theirs) {
+            *per_key.entry(id).or_insert(0) += 1;
+        }
+    }
+    if per_key.is_empty() {
+        return Ok(None);
     }
     Ok(Some(Scanned {
         path: path.to_path_buf(),
@@ -155,13 +201,26 @@ fn check_agreement(env: &Environment, ring: &Keyring) -> Result<bool, Failure> {
     Ok(true)
 }
 
+/// How `rotate` was asked for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RotateMode {
+    /// List what would change; write nothing.
+    pub dry_run: bool,
+    /// Always make a new key, even when a rotation is in progress (after a member
+    /// was removed, the keyring's current key is one they knew).
+    pub new_key: bool,
+    /// Finish with a current key that differs from the one pinned on this machine.
+    pub accept_new_key: bool,
+}
+
 /// `cachet rotate ENV [--dry-run] [FILE…]`.
 pub fn rotate(
     env_name: &str,
     named: &[PathBuf],
-    dry_run: bool,
+    mode: RotateMode,
     identities: &[PathBuf],
 ) -> Result<(), Failure> {
+    let dry_run = mode.dry_run;
     let mut repo = Repo::current()?;
     let _lock = repo.lock()?;
     // Re-read under the lock: another process may have changed it meanwhile.
@@ -170,7 +229,21 @@ pub fn rotate(
     let ids = identity::load(identities)?;
     let mut ring = repo.unlock(env_name, &ids)?;
     let policy_behind = check_agreement(&env, &ring)?;
-    let files = scan_all(&files_of(&repo, env_name, named)?)?;
+    let files = scan_all(&files_of(&repo, env_name, named, Skip::GitIgnored)?)?;
+    let all_keys = key_ids(&ring.keys.iter().collect::<Vec<_>>());
+    // A value sealed to a key the keyring does not hold can be neither re-sealed
+    // nor kept openable: say so before anything is written.
+    if let Some((f, id)) = files.iter().find_map(|f| {
+        f.per_key
+            .keys()
+            .find(|id| !all_keys.contains(id))
+            .map(|id| (f, id))
+    }) {
+        return Err(Failure::refused(format!(
+            "{}: holds values sealed to key id {id}, which is not a key of environment {env_name}'s keyring; re-seal them (`cachet set`, or `cachet seal` after `cachet open` with that key), then rotate",
+            f.name
+        )));
+    }
     let retired: Vec<KeyId> = key_ids(
         &ring
             .keys
@@ -179,12 +252,14 @@ pub fn rotate(
             .collect::<Vec<_>>(),
     );
     // A rotation in progress: the policy still names a retired key, or a value is
-    // still sealed to one. It is finished with the keyring's current key.
-    let in_progress = policy_behind || files.iter().any(|f| f.count(&retired) > 0);
+    // still sealed to one. It is finished with the keyring's current key, unless a
+    // new key is asked for.
+    let in_progress =
+        !mode.new_key && (policy_behind || files.iter().any(|f| f.count(&retired) > 0));
     let from: Vec<KeyId> = if in_progress {
         retired.clone()
     } else {
-        key_ids(&ring.keys.iter().collect::<Vec<_>>())
+        all_keys.clone()
     };
     let todo: Vec<&Scanned> = files.iter().filter(|f| f.count(&from) > 0).collect();
     let values: usize = todo.iter().map(|f| f.count(&from)).sum();
@@ -193,7 +268,7 @@ pub fn rotate(
         let current = ring.current().secret.public_key().key_id();
         let mut out = if in_progress {
             format!(
-                "environment {env_name}: a rotation is in progress; it would be finished with the current key (key id {current}), no new key\n"
+                "environment {env_name}: a rotation is in progress; it would be finished with the current key (key id {current}), no new key (--new-key makes one)\n"
             )
         } else {
             format!(
@@ -219,15 +294,36 @@ pub fn rotate(
         return super::write_stdout(out.as_bytes());
     }
 
-    if !in_progress {
-        // The keyring first, holding both keys: whatever happens next, every value
-        // (old or re-sealed) opens through it.
+    if in_progress {
+        // The keyring's current key is the target. The keyring is not signed: a
+        // repository writer who knew the old key could have planted one whose
+        // current key is their own. The key pinned on this machine decides; a
+        // rotation started here pinned its new key before writing the keyring.
+        pin_key(
+            &repo,
+            env_name,
+            &ring.current().secret.public_key().key_id(),
+            mode.accept_new_key,
+        )
+        .map_err(|f| {
+            Failure::refused(format!(
+                "{} (finishing a rotation with the keyring's current key)",
+                f.message
+            ))
+        })?;
+    } else {
         let now = SealedAt::now();
+        let secret = SecretKey::generate();
+        // Pinned first: if the process dies before the keyring is written, the next
+        // run makes another key; if after, it finishes with this one.
+        pin_key(&repo, env_name, &secret.public_key().key_id(), true)?;
+        // Then the keyring, holding every key: whatever happens next, every value
+        // (old or re-sealed) opens through it.
         for k in ring.keys.iter_mut().filter(|k| k.retired.is_none()) {
             k.retired = Some(now);
         }
         ring.keys.push(KeyringKey {
-            secret: SecretKey::generate(),
+            secret,
             created: now,
             retired: None,
         });
@@ -242,8 +338,6 @@ pub fn rotate(
             .map_err(|e| Failure::usage(format!("{POLICY_FILE}: {e}")))?;
         repo.write_policy(policy)?;
     }
-    // The rotating member chose this key (or found it in the keyring they opened).
-    pin_key(&repo, env_name, &to.key_id(), true)?;
 
     let mut old = Identities::new();
     for k in ring
@@ -253,7 +347,7 @@ pub fn rotate(
     {
         old.push(k.secret.clone());
     }
-    let pause_after: Option<usize> = std::env::var(PAUSE_VAR).ok().and_then(|v| v.parse().ok());
+    let pause_after = pause_after();
     let started = AtomicUsize::new(0);
     let paused = AtomicBool::new(false);
     let bar = if io::stderr().is_terminal() {
@@ -267,7 +361,7 @@ pub fn rotate(
             let n = started.fetch_add(1, Ordering::SeqCst);
             if pause_after.is_some_and(|limit| n >= limit) {
                 if !paused.swap(true, Ordering::SeqCst) {
-                    note(&format!("{PAUSE_VAR}: paused after {n} files"));
+                    note(&format!("test pause: paused after {n} files"));
                 }
                 loop {
                     std::thread::sleep(std::time::Duration::from_secs(3600));
@@ -304,7 +398,7 @@ pub fn rotate(
     note(&format!(
         "environment {env_name}: {} key id {}; {done} values in {} files re-sealed; deploy targets need the new key (`cachet env key {env_name}`); remove the retired key with `cachet prune {env_name}` once no copy needs it",
         if in_progress {
-            "finished the rotation to"
+            "finished the interrupted rotation (no new key) to"
         } else {
             "rotated to"
         },
@@ -336,7 +430,7 @@ pub fn prune(env_name: &str, identities: &[PathBuf]) -> Result<(), Failure> {
         ));
         return Ok(());
     }
-    let files = scan_all(&files_of(&repo, env_name, &[])?)?;
+    let files = scan_all(&files_of(&repo, env_name, &[], Skip::Nothing)?)?;
     let using: Vec<&str> = files
         .iter()
         .filter(|f| f.count(&retired) > 0)
