@@ -8,6 +8,50 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// The temporary file of a write to `NAME` is `.NAME.XXXXXX.cachet-tmp`.
+const TEMP_SUFFIX: &str = ".cachet-tmp";
+/// How many random characters the temporary file's name holds.
+const TEMP_RAND_LEN: usize = 6;
+/// The lock file of `NAME` is `.NAME.cachet-lock`.
+const LOCK_SUFFIX: &str = ".cachet-lock";
+
+/// Whether a file name is one of cachet's own lock or temporary files, which
+/// hold no configuration (commands that walk a tree skip them).
+pub fn is_own_file(name: &str) -> bool {
+    name.starts_with('.') && (name.ends_with(TEMP_SUFFIX) || name.ends_with(LOCK_SUFFIX))
+}
+
+/// Removes the temporary files that writes to `path` left behind when their
+/// process was killed before the rename (a SIGKILL or a power loss leaves no
+/// chance to clean up). Only a holder of the lock that guards every write of
+/// `path` may call this (its [`FileLock`], which calls it, or for a keyring the
+/// policy's lock), so no temporary file of a live write can be removed. A leftover holds only what the write was writing: the
+/// sealed file, or an opened file written 0600.
+pub fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        let random = n
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX));
+        if random.is_some_and(|r| {
+            r.len() == TEMP_RAND_LEN && r.bytes().all(|b| b.is_ascii_alphanumeric())
+        }) && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Which permissions the written file gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -37,7 +81,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode, no_clobber: bool) -> 
     // readable by others even for a moment.
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
-        .suffix(".cachet-tmp")
+        .rand_bytes(TEMP_RAND_LEN)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     #[cfg(unix)]
     {
@@ -68,14 +113,15 @@ pub fn lock_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy());
-    parent_dir(path).join(format!(".{name}.cachet-lock"))
+    parent_dir(path).join(format!(".{name}{LOCK_SUFFIX}"))
 }
 
 /// An exclusive advisory lock on a file's lock file, released on drop.
 ///
 /// Every read-modify-write of a file holds it, so concurrent writers take turns
 /// instead of losing each other's changes. The lock file may stay behind; it holds
-/// nothing.
+/// nothing. Taking it removes the temporary files of writes to the file that were
+/// killed before they finished.
 #[derive(Debug)]
 pub struct FileLock {
     _file: File,
@@ -98,6 +144,7 @@ impl FileLock {
             }
             Err(fs::TryLockError::Error(e)) => return Err(e),
         }
+        remove_stale_temps(path);
         Ok(FileLock { _file: file })
     }
 }
@@ -133,5 +180,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn the_lock_holder_removes_temporary_files_of_killed_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.toml");
+        fs::write(&p, "x").unwrap();
+        let stale = dir.path().join(".a.toml.Ab12Cd.cachet-tmp");
+        let other = dir.path().join(".b.toml.Ab12Cd.cachet-tmp");
+        let odd = dir.path().join(".a.toml.not-random.cachet-tmp");
+        for f in [&stale, &other, &odd] {
+            fs::write(f, "sealed").unwrap();
+        }
+        assert!(is_own_file(".a.toml.Ab12Cd.cachet-tmp"));
+        assert!(is_own_file(".a.toml.cachet-lock"));
+        assert!(!is_own_file("a.toml"));
+        let lock = FileLock::acquire(&p, || {}).unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists() && odd.exists(), "only a.toml's own");
+        assert!(lock_path(&p).exists());
+        drop(lock);
     }
 }

@@ -418,7 +418,9 @@ fn decrypt_age_identity(bytes: &[u8], pass: SecretString) -> Result<Zeroizing<St
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|_| KeyError::WrongPassphrase)?;
-    let mut plain = Zeroizing::new(Vec::new());
+    // Room reserved up front: a growing buffer would be copied on reallocation,
+    // leaving unwiped copies of the secret in freed memory.
+    let mut plain = Zeroizing::new(Vec::with_capacity(64 << 10));
     reader
         .by_ref()
         .take(MAX_IDENTITY_BYTES as u64)

@@ -288,7 +288,9 @@ impl Keyring {
                 "it is encrypted to a passphrase, which a keyring never is".into(),
             ));
         }
-        let mut plain = Zeroizing::new(Vec::new());
+        // Room reserved up front: a growing buffer would be copied on reallocation,
+        // leaving unwiped copies of the secret in freed memory.
+        let mut plain = Zeroizing::new(Vec::with_capacity(64 << 10));
         let mut reader = decryptor.decrypt(identities).map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => KeyringError::NotAMember,
             other => KeyringError::Damaged(one_line(&other.to_string())),

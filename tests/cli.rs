@@ -907,6 +907,80 @@ fn concurrent_sets_on_one_file_all_land() {
     }
 }
 
+/// A writer that finds the file's lock held says so on stderr and waits (it
+/// neither fails nor writes), then lands once the lock is released: `set`,
+/// `seal` in place and `edit` alike.
+#[test]
+fn a_writer_that_finds_the_lock_held_waits_with_a_message() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    let r = sb.keygen("key.txt");
+    let editor = sb.write(
+        "ed.sh",
+        "#!/bin/sh\nsed 's/= 1/= 2/' \"$1\" > \"$1.n\" && cat \"$1.n\" > \"$1\"\n",
+    );
+    fs::set_permissions(&editor, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::create_dir_all(sb.path("edit")).unwrap();
+    let f = sb.write("c.toml", "[s]\nn = 1\npassword = \"hunter2\"\n");
+    let commands: [(&[&str], &str); 3] = [
+        (&["set", "c.toml", "s.token", "-r", &r], "value-1"),
+        (&["seal", "c.toml", "-r", &r], ""),
+        (&["edit", "c.toml", "-r", &r, "-i", "key.txt"], ""),
+    ];
+    for (args, stdin) in commands {
+        let before = fs::read_to_string(&f).unwrap();
+        let held = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(sb.path(".c.toml.cachet-lock"))
+            .unwrap();
+        held.try_lock().unwrap();
+        let mut cmd = Command::new(BIN);
+        common::isolate(&mut cmd, sb.dir.path());
+        let mut child = cmd
+            .args(args)
+            .current_dir(sb.dir.path())
+            .env("CACHET_EDITOR", &editor)
+            .env("CACHET_EDIT_DIR", sb.path("edit"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        assert_eq!(
+            line, "cachet: waiting for another cachet process that is writing c.toml\n",
+            "{args:?}"
+        );
+        // It waits: still running, and the file untouched, while the lock is held.
+        assert!(child.try_wait().unwrap().is_none(), "{args:?} did not wait");
+        assert_eq!(fs::read_to_string(&f).unwrap(), before, "{args:?}");
+        drop(held);
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+        assert!(child.wait().unwrap().success(), "{args:?}: {rest}");
+        assert_ne!(
+            fs::read_to_string(&f).unwrap(),
+            before,
+            "{args:?} did not land"
+        );
+    }
+    let get = |p: &str| sb.run(&["get", "c.toml", p, "-i", "key.txt"]).stdout;
+    assert_eq!(get("s.token"), "value-1");
+    assert_eq!(get("s.password"), "hunter2");
+    assert_eq!(get("s.n"), "2");
+    assert!(fs::read_to_string(&f).unwrap().contains("n = 2"));
+}
+
 #[test]
 fn every_format_is_found_by_its_file_name_and_round_trips() {
     let sb = Sandbox::new();

@@ -302,7 +302,12 @@ pub fn open(
         return Ok(());
     }
     match args.output {
-        Some(out) => write_file(out, text.as_bytes(), Mode::Private),
+        Some(out) => {
+            // Under the output's lock: two opens to one file take turns, and a
+            // temporary copy (plaintext, 0600) left by a killed one is removed.
+            let _lock = super::lock(out)?;
+            write_file(out, text.as_bytes(), Mode::Private)
+        }
         None => write_stdout(text.as_bytes()),
     }
 }

@@ -206,6 +206,57 @@ fn scratch_base() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
 }
 
+/// The private directories of edits are `cachet-edit-<pid>-XXXXXX`.
+const SCRATCH_PREFIX: &str = "cachet-edit-";
+
+/// Overwrites with zeros every file directly in `dir`, then removes `dir`.
+fn wipe_dir(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            if let Ok(meta) = entry.metadata()
+                && let Ok(mut f) = fs::OpenOptions::new().write(true).open(entry.path())
+            {
+                let len = usize::try_from(meta.len()).unwrap_or(0);
+                let _ = f.write_all(&vec![0u8; len]).and_then(|()| f.sync_all());
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(dir);
+}
+
+/// Removes the private directories that edits killed with SIGKILL (or by a
+/// crash) left in `base`: those named after a process that no longer runs.
+/// Only on systems with `/proc` (Linux), where that can be told for certain; a
+/// process id reused since is taken as alive, so nothing in use is removed. A
+/// directory of another user cannot be read and stays.
+fn remove_abandoned(base: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").is_dir() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SCRATCH_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            wipe_dir(&entry.path());
+        }
+    }
+}
+
 /// A private directory (0700) holding the plaintext copy (0600). Dropping it
 /// removes both, and whatever the editor left beside the copy (swap and backup
 /// files), on every way out of `edit`.
@@ -224,8 +275,11 @@ impl Scratch {
                 base.display()
             ))
         };
+        remove_abandoned(&base);
+        // The process id in the name lets a later edit tell an abandoned
+        // directory (its process was killed) from one in use.
         let dir = tempfile::Builder::new()
-            .prefix("cachet-edit-")
+            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
             .tempdir_in(&base)
             .map_err(fail)?;
         let file = dir.path().join(name);

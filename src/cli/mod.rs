@@ -314,7 +314,9 @@ fn read_input(path: &Path, input_type: Option<InputType>) -> Result<Input, Failu
             ))
         })?,
     };
-    let mut bytes = Zeroizing::new(Vec::new());
+    // Room reserved up front: a growing buffer would be copied on reallocation,
+    // leaving unwiped copies of the secret in freed memory.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(64 << 10));
     let read = if is_stdin(path) {
         io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
@@ -594,7 +596,9 @@ fn read_value(path: &ValuePath) -> Result<Zeroizing<String>, Failure> {
                 .map_err(|e| Failure::usage(format!("cannot read the value: {e}")))?,
         )
     } else {
-        let mut bytes = Zeroizing::new(Vec::new());
+        // Room reserved up front: a growing buffer would be copied on reallocation,
+        // leaving unwiped copies of the secret in freed memory.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(64 << 10));
         io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Failure::usage(format!("cannot read the value from stdin: {e}")))?;

@@ -86,7 +86,12 @@ fn files_of(
         .build();
     for entry in walker {
         let entry = entry.map_err(|e| Failure::usage(format!("cannot walk the tree: {e}")))?;
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        // cachet's own lock files, and temporary files a killed write left
+        // (they are removed when the file's lock is next taken), are not
+        // configuration.
+        if !entry.file_type().is_some_and(|t| t.is_file())
+            || entry.file_name().to_str().is_some_and(atomic::is_own_file)
+        {
             continue;
         }
         let Ok(rel) = entry.path().strip_prefix(&repo.root) else {

@@ -137,7 +137,9 @@ impl Repo {
         Ok(ring)
     }
 
-    /// Encrypts and writes an environment's keyring.
+    /// Encrypts and writes an environment's keyring. Called only under the
+    /// policy's lock, which guards every keyring write: so the temporary files of
+    /// a killed keyring write are removed here.
     pub(super) fn write_keyring(&self, ring: &Keyring) -> Result<(), Failure> {
         let env = &ring.environment;
         let armored = ring.seal(Terminal).map_err(|e| {
@@ -148,6 +150,7 @@ impl Repo {
             fs::create_dir_all(dir)
                 .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
         }
+        atomic::remove_stale_temps(&path);
         atomic::write_atomic(&path, armored.as_bytes(), Mode::Keep, false)
             .map_err(|e| Failure::usage(format!("{}: cannot write: {e}", Repo::keyring_name(env))))
     }
@@ -165,8 +168,14 @@ impl Repo {
         Ok(())
     }
 
+    /// Takes the policy's lock, which guards the policy and every keyring, and
+    /// removes what keyring writes killed before their rename left.
     pub(super) fn lock(&self) -> Result<FileLock, Failure> {
-        lock(&self.policy_path)
+        let held = lock(&self.policy_path)?;
+        for env in &self.policy.environments {
+            atomic::remove_stale_temps(&self.keyring_path(&env.name));
+        }
+        Ok(held)
     }
 
     pub(super) fn env(&self, name: &str) -> Result<&Environment, Failure> {

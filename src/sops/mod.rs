@@ -440,7 +440,7 @@ pub fn unwrap_data_key(
         let Ok(reader) = decryptor.decrypt(identities.iter().copied()) else {
             continue;
         };
-        let mut key = Zeroizing::new(Vec::new());
+        let mut key = Zeroizing::new(Vec::with_capacity(64));
         reader
             .take(33)
             .read_to_end(&mut key)
