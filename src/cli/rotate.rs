@@ -37,31 +37,14 @@ impl Scanned {
 }
 
 /// The files of `env` under the policy's root (tracked or not, honouring
-/// `.gitignore`), then the files named on the command line, each once.
+/// `.gitignore`: [`cachet::survey::walk`]), then the files named on the command
+/// line, each once.
 fn files_of(repo: &Repo, env: &str, named: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, Failure> {
     let mut out: Vec<(PathBuf, String)> = Vec::new();
-    let walker = ignore::WalkBuilder::new(&repo.root)
-        // Dotfiles such as `.env.production` are configuration too.
-        .hidden(false)
-        // A tree that is not (yet) a git repository still means its .gitignore.
-        .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".cachet")
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| Failure::usage(format!("cannot walk the tree: {e}")))?;
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(&repo.root) else {
-            continue;
-        };
-        let rel: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = rel.join("/");
-        match repo.policy.environment_for(&rel) {
-            Ok(Some(e)) if e.name == env => out.push((entry.into_path(), rel)),
+    let walked = cachet::survey::walk(&repo.root).map_err(|e| Failure::usage(e.to_string()))?;
+    for file in walked {
+        match repo.policy.environment_for(&file.rel) {
+            Ok(Some(e)) if e.name == env => out.push((file.path, file.rel)),
             Ok(_) => {}
             Err(e) => return Err(Failure::usage(format!("{POLICY_FILE}: {e}"))),
         }
