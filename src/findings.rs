@@ -141,12 +141,13 @@ pub struct Finding {
     pub kind: FindingKind,
 }
 
-/// A file or environment name as shown: control characters escaped, so a finding
-/// is always one line.
+/// A file or environment name (or a value's place) as shown: control characters
+/// and the Unicode line and paragraph separators escaped, so a finding is always
+/// one line.
 pub fn shown(name: &str) -> String {
     name.chars()
         .map(|c| {
-            if c.is_control() {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
                 format!("\\u{{{:x}}}", c as u32)
             } else {
                 c.to_string()
@@ -175,7 +176,7 @@ impl fmt::Display for Finding {
         let subject = shown(&self.subject);
         write!(f, "{subject}: ")?;
         if let Some((document, path)) = &self.value {
-            write!(f, "{}: ", value_text(*document, path))?;
+            write!(f, "{}: ", shown(&value_text(*document, path)))?;
         }
         write!(f, "{}: ", self.severity)?;
         match &self.kind {
@@ -198,7 +199,7 @@ impl fmt::Display for Finding {
                 let path = self
                     .value
                     .as_ref()
-                    .map_or_else(|| "PATH".to_string(), |(_, p)| p.to_string());
+                    .map_or_else(|| "PATH".to_string(), |(_, p)| shown(&p.to_string()));
                 write!(
                     f,
                     "plain text that looks like {kind}: seal it (`cachet seal --path '{path}' {subject}`) or move it out of the file, and revoke it if this was ever pushed"

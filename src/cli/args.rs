@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "cachet", version, about, long_about = None, max_term_width = 100)]
 #[command(
-    after_help = "Exit status: 0 success; 1 a sealed value or keyring failed to open, a pinned key changed, or a check found a problem; 2 bad usage or unreadable input; exec: 125 when cachet fails before running the command."
+    after_help = "Exit status: 0 success (check: also when it found warnings only); 1 a sealed value or keyring failed to open, a pinned key changed, or check found a problem; 2 bad usage or unreadable input; exec: 125 when cachet fails before running the command."
 )]
 pub struct Cli {
     /// What to do.
