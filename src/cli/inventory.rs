@@ -52,9 +52,9 @@ fn day(s: &str) -> String {
 
 fn place(document: u32, path: &str) -> String {
     if document == 0 {
-        path.to_string()
+        shown(path)
     } else {
-        format!("{document}:{path}")
+        shown(&format!("{document}:{path}"))
     }
 }
 
