@@ -976,3 +976,69 @@ pub fn sops(data: &[u8]) {
         }
     }
 }
+
+/// The policy of the `survey` target: one environment `prod` with the fuzzing key,
+/// covering `prod/**`, sealing `extra.*` beyond the default rule.
+static SURVEY_POLICY: LazyLock<Policy> = LazyLock::new(|| {
+    Policy::parse(&format!(
+        "version = 1\n[environments.prod]\npublic_key = \"{}\"\ncreated = \"2026-01-01T00:00:00Z\"\nfiles = [\"prod/**\"]\nseal = [\"extra.*\"]\n",
+        KEY.public_key()
+    ))
+    .expect("the survey policy is valid")
+});
+
+/// What `cachet check` and `cachet audit` read: the first byte picks a format,
+/// the rest is surveyed as a file of environment `prod` and as a file of no
+/// environment. Nothing panics; every finding is one line; and "the policy seals
+/// it" means exactly what `seal` seals: once the document is sealed with the
+/// environment's selection, no plain value is left that the survey says must be
+/// sealed.
+pub fn survey(data: &[u8]) {
+    use cachet::findings;
+    use cachet::survey::{self, KeyIndex, ValueState};
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let formats = Format::all();
+    let format = formats[usize::from(pick) % formats.len()];
+    let policy = &*SURVEY_POLICY;
+    let keys = KeyIndex::new(policy);
+    let name = format!("app.{}", format.name());
+    for rel in [format!("prod/{name}"), name] {
+        if let Some(s) = survey::survey_file(&rel, rest, policy) {
+            assert_eq!(s.format, Some(format), "{rel}");
+            for f in findings::file_findings(&s, &keys) {
+                assert_one_line("finding", &f.to_string(), text);
+            }
+        }
+    }
+    let env = &policy.environments[0];
+    let selection = env.selection();
+    let mut sealer = Sealer::with_rng(
+        &KEY.public_key(),
+        CounterRng(0),
+        SealedAt::from_unix(SEALED_AT).expect("representable time"),
+    )
+    .expect("the fixed key is a valid recipient");
+    let Ok((sealed, _)) = cachet::seal_document(format, text, &selection, &mut sealer) else {
+        return;
+    };
+    let after = survey::survey_document(format, &sealed, &selection)
+        .unwrap_or_else(|e| panic!("sealed output does not parse: {e}\ninput: {text:?}"));
+    for v in after {
+        assert!(
+            !matches!(
+                v.state,
+                ValueState::Plain {
+                    must_seal: Some(_),
+                    ..
+                }
+            ),
+            "{}: sealed by the policy yet left plain by seal\ninput: {text:?}",
+            v.path
+        );
+    }
+}

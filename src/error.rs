@@ -468,3 +468,22 @@ impl fmt::Display for PolicyError {
 }
 
 impl std::error::Error for PolicyError {}
+
+/// The tree of a repository could not be surveyed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SurveyError {
+    /// A directory could not be read while walking the tree; the text says which
+    /// and why.
+    Walk(String),
+}
+
+impl fmt::Display for SurveyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SurveyError::Walk(why) => write!(f, "cannot walk the tree: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SurveyError {}

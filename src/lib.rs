@@ -42,13 +42,16 @@
 
 pub mod atomic;
 pub mod audit;
+pub mod credential;
 pub mod document;
 pub mod error;
 pub mod export;
+pub mod findings;
 pub mod format;
 pub mod generate;
 pub mod glob;
 pub mod identity_file;
+pub mod inventory;
 pub mod key;
 pub mod keyring;
 pub mod member;
@@ -61,6 +64,7 @@ pub mod rotate;
 pub mod sealed_value;
 pub mod selection;
 pub mod sops;
+pub mod survey;
 pub mod token;
 pub mod tree;
 pub mod variables;
@@ -71,6 +75,7 @@ pub use document::{
 };
 pub use error::{
     Error, ExportError, KeyError, KeyringError, OpenError, PathSyntaxError, PolicyError,
+    SurveyError,
 };
 pub use format::{Format, ScalarType};
 pub use glob::{FileGlob, GlobError, PathGlob};

@@ -100,36 +100,12 @@ pub fn name_is_secret(name: &str) -> bool {
     })
 }
 
-/// Whether a string value is a URL with a password or holds a PEM private key.
+/// Whether a string value is a URL with a password or holds a PEM private key
+/// header (the content rules of `spec/format.md`, "Default rule"; the parsing is
+/// shared with `cachet check` in [`crate::credential`]).
 pub fn content_is_secret(s: &str) -> bool {
-    url_has_password(s.trim()) || has_pem_private_key(s)
-}
-
-fn url_has_password(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once("://") else {
-        return false;
-    };
-    let mut sc = scheme.chars();
-    if !sc.next().is_some_and(|c| c.is_ascii_alphabetic())
-        || !sc.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    {
-        return false;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let Some((userinfo, _host)) = authority.rsplit_once('@') else {
-        return false;
-    };
-    userinfo
-        .split_once(':')
-        .is_some_and(|(_, pw)| !pw.is_empty())
-}
-
-fn has_pem_private_key(s: &str) -> bool {
-    s.match_indices("-----BEGIN ").any(|(i, _)| {
-        let rest = &s[i + "-----BEGIN ".len()..];
-        rest.find("-----")
-            .is_some_and(|end| rest[..end].ends_with("PRIVATE KEY") && !rest[..end].contains('\n'))
-    })
+    crate::credential::url_password(s.trim()).is_some_and(|pw| !pw.is_empty())
+        || crate::credential::pem_private_key_header(s)
 }
 
 #[cfg(test)]

@@ -136,3 +136,8 @@ fn identity_set_inputs() {
 fn sops_inputs() {
     replay("sops", checks::sops);
 }
+
+#[test]
+fn survey_inputs() {
+    replay("survey", checks::survey);
+}

@@ -485,13 +485,21 @@ fn a_swapped_public_key_is_refused_until_accepted_and_found_by_check() {
         o.stdout
     );
     assert!(o.stdout.contains("staging: ok\n"), "{}", o.stdout);
-    assert_eq!(o.stderr, "cachet: check found 2 problems\n");
+    // The value the refused seal left plain is a finding of its own.
+    assert!(
+        o.stdout.contains(
+            "config/prod/new.toml: api_token: problem: plain text, but the policy seals it"
+        ),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(o.stderr, "cachet: check found 3 problems\n");
 
     // A member repairs the policy from the keyring, and sealing works again.
     t.ok(&ada, &["members", "sync", "production", "--from-keyring"]);
     assert!(t.read(".cachet.toml").contains(&real));
-    t.ok(&ada, &["check"]);
     t.ok(&ada, &["seal", "config/prod/new.toml"]);
+    t.ok(&ada, &["check"]);
 
     // A deliberate change is accepted once, then pinned.
     let (_, next) = t.person_with_key("next");

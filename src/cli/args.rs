@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "cachet", version, about, long_about = None, max_term_width = 100)]
 #[command(
-    after_help = "Exit status: 0 success; 1 a sealed value or keyring failed to open, a pinned key changed, or a check found a problem; 2 bad usage or unreadable input; exec: 125 when cachet fails before running the command."
+    after_help = "Exit status: 0 success (check: also when it found warnings only); 1 a sealed value or keyring failed to open, a pinned key changed, or check found a problem; 2 bad usage or unreadable input; exec: 125 when cachet fails before running the command."
 )]
 pub struct Cli {
     /// What to do.
@@ -81,9 +81,40 @@ pub enum Command {
         #[command(flatten)]
         identity: IdentityArg,
     },
-    /// Check the policy and, for environments you are a member of, that each
-    /// keyring matches it (key and members).
+    /// The CI and pre-commit gate: check the policy, the keyrings you can open,
+    /// key ages, and every configuration file for plain secrets, plaintext
+    /// credentials, values sealed to a retired or unknown key, and (with --base)
+    /// values whose sealed-at time went back. One line per finding; never a value.
+    #[command(
+        after_help = "Exit status: 0 nothing found, or warnings only (a key past its rotation period); 1 a problem was found (or a warning, with --strict); 2 bad usage or unreadable input (a bad GIT_REF, no git repository for --staged or --base, an unreadable file). The findings and exit statuses are specified in spec/audit.md."
+    )]
     Check {
+        /// Files or directories to check (default: every file under the
+        /// directory of .cachet.toml, honouring .gitignore).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Also report values whose sealed-at time is earlier than in this git
+        /// revision (an older token put back: a rollback or a replay).
+        #[arg(long, value_name = "GIT_REF")]
+        base: Option<String>,
+        /// Check the content staged for commit (the git index), not the working
+        /// tree: for a pre-commit hook.
+        #[arg(long)]
+        staged: bool,
+        /// Treat warnings (a key past its rotation period) as problems.
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        identity: IdentityArg,
+    },
+    /// Report every environment (key id, key dates and age against the rotation
+    /// period, members, retired keys still in use) and every configuration file
+    /// (sealed values per key, when each value was last set, plain secrets, files
+    /// of no environment). Never shows a value.
+    Audit {
+        /// Print the report as JSON (stable; schema in spec/audit.schema.json).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         identity: IdentityArg,
     },

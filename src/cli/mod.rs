@@ -3,10 +3,12 @@
 //! one line on stderr and an exit status.
 
 mod args;
+mod check;
 mod deploy;
 mod edit;
 mod identity;
 mod import;
+mod inventory;
 mod rotate;
 mod team;
 
@@ -149,7 +151,22 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             grant,
             identity,
         }) => team::members_sync(&env, (from_keyring, grant), &identity.identities),
-        Command::Check { identity } => team::check(&identity.identities),
+        Command::Check {
+            paths,
+            base,
+            staged,
+            strict,
+            identity,
+        } => check::check(
+            &check::CheckArgs {
+                paths: &paths,
+                base: base.as_deref(),
+                staged,
+                strict,
+            },
+            &identity.identities,
+        ),
+        Command::Audit { json, identity } => inventory::audit(json, &identity.identities),
         Command::Seal {
             files,
             recipient,

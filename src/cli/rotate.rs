@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use cachet::atomic::{self, Mode};
 use cachet::keyring::{Keyring, KeyringKey};
 use cachet::policy::{Environment, POLICY_FILE};
+use cachet::survey::{self, Skip};
 use cachet::{Format, Identities, KeyId, PublicKey, SealedAt, SecretKey};
 use rayon::prelude::*;
 
@@ -49,21 +50,8 @@ impl Scanned {
     }
 }
 
-/// Which files a walk of the tree skips.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Skip {
-    /// What the repository's own `.gitignore` files exclude (rotate). Rules that
-    /// differ from machine to machine (global excludes, `.git/info/exclude`,
-    /// `.ignore` files, ignore files above the policy's directory) are not used,
-    /// so every member's rotation handles the same files.
-    GitIgnored,
-    /// Nothing (prune): a retired key stays while any file under the policy's
-    /// directory, ignored or not, still uses it.
-    Nothing,
-}
-
-/// The files of `env` under the policy's root (tracked or not), then the files
-/// named on the command line, each once.
+/// The files of `env` under the policy's root (tracked or not; [`survey::walk`]
+/// with `skip`), then the files named on the command line, each once.
 fn files_of(
     repo: &Repo,
     env: &str,
@@ -71,39 +59,10 @@ fn files_of(
     skip: Skip,
 ) -> Result<Vec<(PathBuf, String)>, Failure> {
     let mut out: Vec<(PathBuf, String)> = Vec::new();
-    let gitignore = skip == Skip::GitIgnored;
-    let walker = ignore::WalkBuilder::new(&repo.root)
-        // Dotfiles such as `.env.production` are configuration too.
-        .hidden(false)
-        .parents(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .git_ignore(gitignore)
-        // A tree that is not (yet) a git repository still means its .gitignore.
-        .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".cachet")
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| Failure::usage(format!("cannot walk the tree: {e}")))?;
-        // cachet's own lock files, and temporary files a killed write left
-        // (they are removed when the file's lock is next taken), are not
-        // configuration.
-        if !entry.file_type().is_some_and(|t| t.is_file())
-            || entry.file_name().to_str().is_some_and(atomic::is_own_file)
-        {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(&repo.root) else {
-            continue;
-        };
-        let rel: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = rel.join("/");
-        match repo.policy.environment_for(&rel) {
-            Ok(Some(e)) if e.name == env => out.push((entry.into_path(), rel)),
+    let walked = survey::walk(&repo.root, skip).map_err(|e| Failure::usage(e.to_string()))?;
+    for file in walked {
+        match repo.policy.environment_for(&file.rel) {
+            Ok(Some(e)) if e.name == env => out.push((file.path, file.rel)),
             Ok(_) => {}
             Err(e) => return Err(Failure::usage(format!("{POLICY_FILE}: {e}"))),
         }

@@ -631,100 +631,8 @@ pub fn members_sync(
     Ok(())
 }
 
-/// `cachet check`: one line per finding on stdout; exit 1 when any is a problem.
-pub fn check(identities: &[PathBuf]) -> Result<(), Failure> {
-    let repo = Repo::current()?;
-    // Identities named with -i must load; without -i, none found is a partial check.
-    let ids = if identities.is_empty() {
-        identity::load(identities).ok()
-    } else {
-        Some(identity::load(identities)?)
-    };
-    let mut problems = 0;
-    let mut out = String::new();
-    for env in &repo.policy.environments {
-        let name = &env.name;
-        let mut findings = Vec::new();
-        if env.members.is_empty() {
-            findings.push(format!(
-                "no members in {POLICY_FILE}: nobody can open its key"
-            ));
-        }
-        if !repo.keyring_path(name).exists() {
-            findings.push(format!(
-                "its keyring {} is missing",
-                Repo::keyring_name(name)
-            ));
-        } else if let Some(ids) = &ids {
-            match repo.unlock(name, ids) {
-                Ok(ring) => findings.extend(differences(env, &ring).into_iter().map(|d| {
-                    format!("{d}; find out why (a hand-added member may be someone granting themselves access), then repair with `cachet members sync {name}` or `--from-keyring`")
-                })),
-                Err(f) if f.message.contains("you are not a member") => {
-                    out.push_str(&format!(
-                        "{name}: keyring not checked (you are not a member)\n"
-                    ));
-                    continue;
-                }
-                Err(f) => findings.push(f.message),
-            }
-        } else {
-            out.push_str(&format!("{name}: keyring not checked (no identity)\n"));
-            continue;
-        }
-        if findings.is_empty() {
-            out.push_str(&format!("{name}: ok\n"));
-        }
-        for f in findings {
-            problems += 1;
-            out.push_str(&format!("{name}: problem: {f}\n"));
-        }
-    }
-    if let Ok(entries) = fs::read_dir(repo.root.join(".cachet").join("keys")) {
-        let mut orphans: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| {
-                n.strip_suffix(".age")
-                    .is_some_and(|env| repo.policy.environment(env).is_err())
-            })
-            .collect();
-        orphans.sort();
-        for n in orphans {
-            problems += 1;
-            out.push_str(&format!(
-                ".cachet/keys/{n}: problem: a keyring of no environment in {POLICY_FILE} (left by an interrupted `env add`?); remove it if nothing uses it\n"
-            ));
-        }
-    }
-    let repository = repo.root.to_string_lossy().into_owned();
-    if let Ok((_, pins)) = read_pins() {
-        for env in &repo.policy.environments {
-            if let Pin::Changed(old) = pins.check(&repository, &env.name, &env.public_key.key_id())
-            {
-                problems += 1;
-                out.push_str(&format!(
-                    "{}: problem: its public key (key id {}) is not the one this machine pinned (key id {old})\n",
-                    env.name,
-                    env.public_key.key_id()
-                ));
-            }
-        }
-    }
-    super::write_stdout(out.as_bytes())?;
-    if problems > 0 {
-        return Err(Failure::refused(format!(
-            "check found {problems} problem{}",
-            if problems == 1 { "" } else { "s" }
-        )));
-    }
-    Ok(())
-}
-
-/// Compares an environment's key with the one pinned on this machine, pinning it
-/// on first use (or when `accept` says the change is expected).
 /// The pin store: its path and what it holds (empty when it does not exist).
-fn read_pins() -> Result<(PathBuf, Pins), Failure> {
+pub(super) fn read_pins() -> Result<(PathBuf, Pins), Failure> {
     let Some(dir) = identity::config_dir() else {
         return Err(Failure::usage(
             "cannot pin environment keys: neither XDG_CONFIG_HOME nor HOME is set",
@@ -749,6 +657,8 @@ fn read_pins() -> Result<(PathBuf, Pins), Failure> {
     Ok((path, pins))
 }
 
+/// Compares an environment's key with the one pinned on this machine, pinning it
+/// on first use (or when `accept` says the change is expected).
 pub(super) fn pin_key(repo: &Repo, env: &str, key: &KeyId, accept: bool) -> Result<(), Failure> {
     let (path, pins) = read_pins()?;
     let repository = repo.root.to_string_lossy().into_owned();
