@@ -15,10 +15,22 @@ const TEMP_RAND_LEN: usize = 6;
 /// The lock file of `NAME` is `.NAME.cachet-lock`.
 const LOCK_SUFFIX: &str = ".cachet-lock";
 
-/// Whether a file name is one of cachet's own lock or temporary files, which
-/// hold no configuration (commands that walk a tree skip them).
-pub fn is_own_file(name: &str) -> bool {
-    name.starts_with('.') && (name.ends_with(TEMP_SUFFIX) || name.ends_with(LOCK_SUFFIX))
+/// Whether a file is one of cachet's own lock or temporary files, which hold no
+/// configuration (commands that walk a tree skip them): a temporary file's name
+/// exactly as [`write_atomic`] makes it, or a lock file's name on an empty file
+/// (a lock file never holds anything, so one with content is someone's file).
+pub fn is_own_file(name: &str, len: u64) -> bool {
+    let temp = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(target, random)| {
+            !target.is_empty()
+                && random.len() == TEMP_RAND_LEN
+                && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+    let lock = name.starts_with('.') && name.ends_with(LOCK_SUFFIX) && len == 0;
+    temp || lock
 }
 
 /// Removes the temporary files that writes to `path` left behind when their
@@ -193,9 +205,12 @@ mod tests {
         for f in [&stale, &other, &odd] {
             fs::write(f, "sealed").unwrap();
         }
-        assert!(is_own_file(".a.toml.Ab12Cd.cachet-tmp"));
-        assert!(is_own_file(".a.toml.cachet-lock"));
-        assert!(!is_own_file("a.toml"));
+        assert!(is_own_file(".a.toml.Ab12Cd.cachet-tmp", 100));
+        assert!(is_own_file(".a.toml.cachet-lock", 0));
+        assert!(!is_own_file(".env.cachet-lock", 30), "a lock file is empty");
+        assert!(!is_own_file(".a.toml.not-random.cachet-tmp", 100));
+        assert!(!is_own_file(".cachet-tmp", 0));
+        assert!(!is_own_file("a.toml", 0));
         let lock = FileLock::acquire(&p, || {}).unwrap();
         assert!(!stale.exists());
         assert!(other.exists() && odd.exists(), "only a.toml's own");

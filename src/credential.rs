@@ -241,10 +241,14 @@ fn urls_with_real_password(s: &str) -> bool {
         if !is_scheme(scheme) {
             return false;
         }
-        // The authority ends at the first blank or quote too, inside longer text.
+        // The authority ends where the path, query or fragment begins, and at the
+        // first blank or quote inside longer text. Ending at `/` also keeps the
+        // whole search linear: no two authorities overlap.
         let rest = &s[i + 3..];
         let end = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '/' | '?' | '#' | '"' | '\'' | '`' | '<' | '>')
+            })
             .unwrap_or(rest.len());
         authority_password(&rest[..end]).is_some_and(|pw| !is_placeholder(pw))
     })
@@ -273,7 +277,9 @@ fn pem_private_key_bodies(s: &str) -> impl Iterator<Item = &str> {
 /// sentence that only names the header is not taken for a key.
 fn pem_private_key_block(s: &str) -> bool {
     pem_private_key_bodies(s).any(|after| {
-        let body = after.split("-----END").next().unwrap_or_default();
+        // The body ends at the next `-----` (its END line, or another header):
+        // bodies never overlap, so many headers cost one pass, not one each.
+        let body = after.split("-----").next().unwrap_or_default();
         let base64: usize = body
             .lines()
             .filter(|l| !l.contains(':'))
@@ -433,6 +439,8 @@ mod tests {
             "postgres://app:changeme@localhost/app",
             "postgres://app:${DB_PASSWORD}@db/app",
             "https://example.com/a:b@c",
+            "https://example.com?next=u:pw1x@evil",
+            "https://example.com#u:pw1x@evil",
             "AKIAIOSFODNN7EXAMPLE",
             "XAKIAZ7VRSQ5TJN2XB4KD",
             "AKIAZ7VRSQ5TJN2XB4KDX",

@@ -45,8 +45,10 @@ pub enum Skip {
 }
 
 /// Every file under `root`, tracked by git or not, with dotfiles; sorted by
-/// relative path. `.gitignore` applies also outside a git repository.
-pub fn walk(root: &Path, skip: Skip) -> Result<Vec<WalkedFile>, SurveyError> {
+/// relative path. `.gitignore` applies also outside a git repository, but never
+/// to `tracked` (the paths, relative to `root`, that git tracks: a file added
+/// with `git add -f` is committed configuration like any other).
+pub fn walk(root: &Path, skip: Skip, tracked: &[String]) -> Result<Vec<WalkedFile>, SurveyError> {
     let mut out = Vec::new();
     let walker = ignore::WalkBuilder::new(root)
         // Dotfiles such as `.env.production` are configuration too.
@@ -58,17 +60,20 @@ pub fn walk(root: &Path, skip: Skip) -> Result<Vec<WalkedFile>, SurveyError> {
         .git_ignore(skip == Skip::GitIgnored)
         // A tree that is not (yet) a git repository still means its .gitignore.
         .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".cachet")
+        // `.git` anywhere is git's own (a nested repository's included); only the
+        // root's `.cachet` holds keyrings, a deeper one is configuration like any.
+        .filter_entry(|e| {
+            e.file_name() != ".git" && !(e.depth() == 1 && e.file_name() == ".cachet")
+        })
         .build();
     for entry in walker {
         let entry = entry.map_err(|e| SurveyError::Walk(e.to_string()))?;
         // cachet's own lock files, and temporary files a killed write left (they
         // are removed when the file's lock is next taken), are not configuration.
         if !entry.file_type().is_some_and(|t| t.is_file())
-            || entry
-                .file_name()
-                .to_str()
-                .is_some_and(crate::atomic::is_own_file)
+            || entry.file_name().to_str().is_some_and(|n| {
+                crate::atomic::is_own_file(n, entry.metadata().map_or(1, |m| m.len()))
+            })
         {
             continue;
         }
@@ -85,6 +90,24 @@ pub fn walk(root: &Path, skip: Skip) -> Result<Vec<WalkedFile>, SurveyError> {
         });
     }
     out.sort();
+    let mut extra = Vec::new();
+    for rel in tracked {
+        let hidden = rel.split('/').any(|c| c == ".git") || rel.starts_with(".cachet/");
+        if hidden || out.binary_search_by(|f| f.rel.as_str().cmp(rel)).is_ok() {
+            continue;
+        }
+        let path = root.join(rel);
+        // A tracked symlink is not followed, as the walk does not follow one.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            extra.push(WalkedFile {
+                rel: rel.clone(),
+                path,
+            });
+        }
+    }
+    out.extend(extra);
+    out.sort();
+    out.dedup_by(|a, b| a.rel == b.rel);
     Ok(out)
 }
 

@@ -572,6 +572,53 @@ fn staged_checks_what_will_be_committed_not_the_working_tree() {
 }
 
 #[test]
+fn no_file_hides_from_check_by_its_name_or_place() {
+    let r = repository();
+    let line = |file: &str| {
+        format!(
+            "{file}: api_token: problem: plain text, but the policy seals it (its name says it is a secret): run `cachet seal {file}`, and change the secret if this was ever pushed"
+        )
+    };
+    // A file .gitignore matches but `git add -f` committed.
+    r.write(".gitignore", "*.cachet-lock\nlocal.toml\n");
+    r.write(
+        "config/prod/local.toml",
+        "api_token = \"staged-secret-1\"\n",
+    );
+    r.git(&["add", "-f", "config/prod/local.toml", ".gitignore"]);
+    r.commit("force-added");
+    let o = r.run("ada", &["check"]);
+    assert_findings(&o, OK, &[line("config/prod/local.toml")], "1 problem");
+    r.remove("config/prod/local.toml");
+    r.commit("gone");
+    // A `.cachet` directory below the root is configuration like any other.
+    r.write(
+        "config/prod/.cachet/app.toml",
+        "api_token = \"staged-secret-1\"\n",
+    );
+    let o = r.run("ada", &["check"]);
+    assert_findings(&o, OK, &[line("config/prod/.cachet/app.toml")], "1 problem");
+    r.remove("config/prod/.cachet/app.toml");
+    // A file named like a lock file (and ignored like one) is one only when
+    // empty: a committed one with content is checked.
+    r.write(
+        "config/prod/.env.cachet-lock",
+        "API_TOKEN=staged-secret-1\n",
+    );
+    r.git(&["add", "-f", "config/prod/.env.cachet-lock"]);
+    let o = r.run("ada", &["check"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("config/prod/.env.cachet-lock: API_TOKEN: problem"),
+        "{}",
+        o.stdout
+    );
+    r.remove("config/prod/.env.cachet-lock");
+    r.ok("ada", &["check"]);
+}
+
+#[test]
 fn usage_and_input_problems_exit_2() {
     let r = repository();
     let o = r.run("ada", &["check", "--base", "no-such-branch"]);

@@ -123,6 +123,18 @@ fn git(root: &Path, args: &[&str], allow_failure: bool) -> Result<Option<Vec<u8>
     Err(Failure::usage(format!("git {}: {why}", args.join(" "))))
 }
 
+/// The files git tracks under `root`, relative to it; none outside a repository.
+pub(super) fn tracked_files(root: &Path) -> Result<Vec<String>, Failure> {
+    let Some(out) = git(root, &["ls-files", "-z", "--", "."], true)? else {
+        return Ok(Vec::new());
+    };
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| std::str::from_utf8(p).ok().map(str::to_string))
+        .collect())
+}
+
 /// The paths named on the command line, relative to the root (`""` for the root).
 fn named_scopes(repo: &Repo, paths: &[PathBuf]) -> Result<Vec<(String, bool)>, Failure> {
     paths
@@ -166,7 +178,7 @@ fn files_to_check(repo: &Repo, args: &CheckArgs<'_>) -> Result<Vec<(String, Sour
                 "--cached",
                 "--name-only",
                 "--relative",
-                "--diff-filter=ACMR",
+                "--diff-filter=ACMRT",
                 "-z",
             ],
             false,
@@ -179,7 +191,8 @@ fn files_to_check(repo: &Repo, args: &CheckArgs<'_>) -> Result<Vec<(String, Sour
             }
         }
     } else {
-        let walked = survey::walk(&repo.root, survey::Skip::GitIgnored)
+        let tracked = tracked_files(&repo.root)?;
+        let walked = survey::walk(&repo.root, survey::Skip::GitIgnored, &tracked)
             .map_err(|e| Failure::usage(e.to_string()))?;
         for f in walked {
             if in_scope(&f.rel, &scopes) {

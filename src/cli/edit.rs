@@ -209,17 +209,32 @@ fn scratch_base() -> PathBuf {
 /// The private directories of edits are `cachet-edit-<pid>-XXXXXX`.
 const SCRATCH_PREFIX: &str = "cachet-edit-";
 
-/// Overwrites with zeros every file directly in `dir`, then removes `dir`.
-fn wipe_dir(dir: &Path) {
+/// Overwrites with zeros every regular file directly in `dir` that belongs to
+/// `uid` and has one link, then removes `dir`. A file is zeroed only through a
+/// handle that is, by device and inode, the file listed: one swapped for a
+/// symlink or a hard link to another file in between is left alone (only
+/// unlinked, which `remove_dir_all` does without following links).
+fn wipe_dir(dir: &Path, uid: u32) {
+    use std::os::unix::fs::MetadataExt;
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
-            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            let Ok(listed) = fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if !listed.file_type().is_file() || listed.uid() != uid || listed.nlink() != 1 {
                 continue;
             }
-            if let Ok(meta) = entry.metadata()
-                && let Ok(mut f) = fs::OpenOptions::new().write(true).open(entry.path())
-            {
-                let len = usize::try_from(meta.len()).unwrap_or(0);
+            let Ok(mut f) = fs::OpenOptions::new().write(true).open(entry.path()) else {
+                continue;
+            };
+            let same = f.metadata().is_ok_and(|m| {
+                m.file_type().is_file()
+                    && m.dev() == listed.dev()
+                    && m.ino() == listed.ino()
+                    && m.nlink() == 1
+            });
+            if same {
+                let len = usize::try_from(listed.len()).unwrap_or(0);
                 let _ = f.write_all(&vec![0u8; len]).and_then(|()| f.sync_all());
             }
         }
@@ -228,15 +243,18 @@ fn wipe_dir(dir: &Path) {
 }
 
 /// Removes the private directories that edits killed with SIGKILL (or by a
-/// crash) left in `base`: those named after a process that no longer runs.
+/// crash) left in `base`: those named after a process that no longer runs, that
+/// are directories (not symlinks), belong to this user and are private (0700),
+/// as `edit` makes them; anything else, another user's above all, is left alone.
 /// Only on systems with `/proc` (Linux), where that can be told for certain; a
-/// process id reused since is taken as alive, so nothing in use is removed. A
-/// directory of another user cannot be read and stays.
+/// process id reused since is taken as alive, so nothing in use is removed.
 fn remove_abandoned(base: &Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let proc = Path::new("/proc");
-    if !proc.join("self").is_dir() {
+    // The owner of /proc/self is this process's user.
+    let Ok(uid) = fs::metadata(proc.join("self")).map(|m| m.uid()) else {
         return;
-    }
+    };
     let Ok(entries) = fs::read_dir(base) else {
         return;
     };
@@ -250,9 +268,11 @@ fn remove_abandoned(base: &Path) {
         else {
             continue;
         };
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir && pid != std::process::id() && !proc.join(pid.to_string()).exists() {
-            wipe_dir(&entry.path());
+        let ours = fs::symlink_metadata(entry.path()).is_ok_and(|m| {
+            m.file_type().is_dir() && m.uid() == uid && m.permissions().mode() & 0o7777 == 0o700
+        });
+        if ours && pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            wipe_dir(&entry.path(), uid);
         }
     }
 }
@@ -780,7 +800,43 @@ pub fn git_setup(patterns: &[String]) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_words;
+    use super::{SCRATCH_PREFIX, remove_abandoned, split_words};
+    use std::fs;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    #[test]
+    fn only_private_directories_of_dead_edits_are_wiped_and_links_are_not_followed() {
+        let base = tempfile::tempdir().unwrap();
+        // Above any pid_max Linux allows, so no process has it.
+        let dead = 4_194_305;
+        let mk = |name: &str, mode: u32| {
+            let d = base.path().join(format!("{SCRATCH_PREFIX}{dead}-{name}"));
+            fs::create_dir(&d).unwrap();
+            fs::set_permissions(&d, fs::Permissions::from_mode(mode)).unwrap();
+            d
+        };
+        let victim = base.path().join("victim.txt");
+        fs::write(&victim, "keep me").unwrap();
+        let private = mk("aaaaaa", 0o700);
+        fs::write(private.join("copy.toml"), "secret = 1").unwrap();
+        symlink(&victim, private.join("link")).unwrap();
+        let shared = mk("bbbbbb", 0o755);
+        fs::write(shared.join("copy.toml"), "x").unwrap();
+        let live = base
+            .path()
+            .join(format!("{SCRATCH_PREFIX}{}-cccccc", std::process::id()));
+        fs::create_dir(&live).unwrap();
+        fs::set_permissions(&live, fs::Permissions::from_mode(0o700)).unwrap();
+
+        remove_abandoned(base.path());
+        assert!(
+            !private.exists(),
+            "an abandoned private directory is removed"
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(shared.exists(), "a directory that is not 0700 is not ours");
+        assert!(live.exists(), "a running edit's directory stays");
+    }
 
     #[test]
     fn editor_commands_split_like_a_shell() {

@@ -59,7 +59,12 @@ fn files_of(
     skip: Skip,
 ) -> Result<Vec<(PathBuf, String)>, Failure> {
     let mut out: Vec<(PathBuf, String)> = Vec::new();
-    let walked = survey::walk(&repo.root, skip).map_err(|e| Failure::usage(e.to_string()))?;
+    let tracked = match skip {
+        Skip::GitIgnored => super::check::tracked_files(&repo.root)?,
+        Skip::Nothing => Vec::new(),
+    };
+    let walked =
+        survey::walk(&repo.root, skip, &tracked).map_err(|e| Failure::usage(e.to_string()))?;
     for file in walked {
         match repo.policy.environment_for(&file.rel) {
             Ok(Some(e)) if e.name == env => out.push((file.path, file.rel)),
