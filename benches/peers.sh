@@ -167,7 +167,7 @@ python3 - "$age_peak" <<'EOF' | tee ../results.md
 import json, platform, os, sys
 age_peak = sys.argv[1]
 print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()} {platform.release()}\n")
-print("| operation | command | median | min | max | vs cachet |")
+print("| operation | command | median | min | max | time / cachet's |")
 print("|---|---|---:|---:|---:|---:|")
 for group in ["open100", "open1000", "seal100", "seal1000", "get100"]:
     results = json.load(open(f"{group}.json"))["results"]
