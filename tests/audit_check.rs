@@ -468,7 +468,18 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
     assert_findings(&o, OK, std::slice::from_ref(&rollback), "1 problem");
     // Against the first commit the value is no older: nothing to report.
     r.ok("ada", &["check", "--base", "HEAD~1"]);
-    r.git(&["checkout", "--", "config/prod/app.toml"]);
+    // Moving the rolled-back file does not hide it: it is compared with the file
+    // it was at the base.
+    r.git(&["mv", "config/prod/app.toml", "config/prod/moved.toml"]);
+    let o = r.run("ada", &["check", "--base", "HEAD"]);
+    assert_findings(
+        &o,
+        OK,
+        &[rollback.replace("config/prod/app.toml", "config/prod/moved.toml")],
+        "1 problem",
+    );
+    r.git(&["mv", "config/prod/moved.toml", "config/prod/app.toml"]);
+    r.git(&["checkout", "HEAD", "--", "config/prod/app.toml"]);
 
     // A rotation re-seals every value to a new key keeping its sealed-at time,
     // which no comparison with the base takes for a rollback.

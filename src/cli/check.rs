@@ -259,6 +259,39 @@ pub(super) fn survey_tree(repo: &Repo) -> Result<Vec<FileSurvey>, Failure> {
     survey_files(repo, &files)
 }
 
+/// The files renamed or copied since `base` (staged or in the working tree):
+/// each new path, relative to `root`, with the path it had at `base`.
+fn base_names(
+    root: &Path,
+    base: &str,
+) -> Result<std::collections::HashMap<String, String>, Failure> {
+    let mut map = std::collections::HashMap::new();
+    // The index first (a `git mv` is a rename there even when the content changed
+    // too much for git to pair the working files), then the working tree.
+    for cached in [true, false] {
+        let mut args = vec!["diff", "--name-status", "-M", "-C", "-z", "--relative"];
+        if cached {
+            args.push("--cached");
+        }
+        args.extend([base, "--", "."]);
+        let out = git(root, &args, false)?.unwrap_or_default();
+        let mut fields = out
+            .split(|b| *b == 0)
+            .map(|f| String::from_utf8_lossy(f).into_owned());
+        while let Some(status) = fields.next() {
+            if status.is_empty() {
+                break;
+            }
+            let Some(first) = fields.next() else { break };
+            if status.starts_with('R') || status.starts_with('C') {
+                let Some(second) = fields.next() else { break };
+                map.entry(second).or_insert(first);
+            }
+        }
+    }
+    Ok(map)
+}
+
 /// The findings of comparing each file's sealed-at times with revision `base`.
 fn rollbacks(repo: &Repo, surveys: &[FileSurvey], base: &str) -> Result<Vec<Finding>, Failure> {
     if base.starts_with('-') {
@@ -276,6 +309,19 @@ fn rollbacks(repo: &Repo, surveys: &[FileSurvey], base: &str) -> Result<Vec<Find
             "--base {base}: not a commit of this git repository"
         )));
     }
+    // A file renamed or copied since the base is compared with its old self, so
+    // moving a rolled-back file does not hide it.
+    let renamed = base_names(&repo.root, base)?;
+    let listed = git(
+        &repo.root,
+        &["ls-tree", "-r", "-z", "--name-only", base, "--", "."],
+        false,
+    )?
+    .unwrap_or_default();
+    let at_base: std::collections::HashSet<&[u8]> = listed
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
     let found: Vec<Vec<Finding>> = surveys
         .par_iter()
         .filter(|s| s.holds_tokens())
@@ -283,8 +329,17 @@ fn rollbacks(repo: &Repo, surveys: &[FileSurvey], base: &str) -> Result<Vec<Find
             let (Ok(now), Some(format)) = (&s.values, s.format) else {
                 return Ok(Vec::new());
             };
-            // A file new since the base has nothing to compare with.
-            let Some(bytes) = git(&repo.root, &["show", &format!("{base}:./{}", s.rel)], true)?
+            let then_rel = renamed.get(&s.rel).unwrap_or(&s.rel);
+            // A file new since the base has nothing to compare with; any other
+            // failure to read it there is an error, not a pass.
+            if !at_base.contains(then_rel.as_bytes()) {
+                return Ok(Vec::new());
+            }
+            let Some(bytes) = git(
+                &repo.root,
+                &["show", &format!("{base}:./{then_rel}")],
+                false,
+            )?
             else {
                 return Ok(Vec::new());
             };
