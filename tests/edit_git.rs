@@ -274,7 +274,7 @@ fn the_plaintext_copy_is_private_and_gone_after_the_editor_fails() {
 /// Starts `cachet edit` with an editor that waits, sends `signal` to cachet once
 /// the copy exists, and returns cachet's exit status and stderr.
 fn edit_then_signal(r: &Repo, signal: &str) -> (Option<i32>, String) {
-    let ed = r.script("slow.sh", "sleep 30");
+    let ed = r.script("slow.sh", "exec sleep 30");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cachet"));
     isolate(&mut cmd, &r.home);
     cmd.args(["edit", "app.toml"])
@@ -331,6 +331,19 @@ fn the_plaintext_copy_is_gone_after_sigterm() {
     let (code, stderr) = edit_then_signal(&r, "-TERM");
     assert_eq!(code, Some(143), "{stderr}");
     assert!(r.edit_dir_entries().is_empty());
+}
+
+#[test]
+fn sighup_and_sigquit_remove_the_copy_and_exit_as_a_shell_would_report() {
+    let r = Repo::new();
+    r.sealed_committed();
+    let before = r.read("app.toml");
+    for (signal, code) in [("-HUP", 129), ("-QUIT", 131)] {
+        let (got, stderr) = edit_then_signal(&r, signal);
+        assert_eq!(got, Some(code), "{signal}: {stderr}");
+        assert!(r.edit_dir_entries().is_empty(), "{signal}");
+        assert_eq!(r.read("app.toml"), before);
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, ExitStatus};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cachet::atomic::Mode;
@@ -349,45 +349,42 @@ impl Drop for Scratch {
 }
 
 /// The signals that end an edit: on each, the editor is stopped and the copy
-/// removed. signal-hook's `flag` API sets an atomic flag from the handler, so no
-/// unsafe code is needed here and the cleanup runs in ordinary code.
+/// removed. signal-hook's `flag` API stores the signal's number from the handler,
+/// so no unsafe code is needed here and the cleanup runs in ordinary code.
+/// SIGQUIT is among them: its default action would dump core, with the
+/// plaintext in memory, and leave the copy behind.
 struct Signals {
-    interrupt: Arc<AtomicBool>,
-    terminate: Arc<AtomicBool>,
+    received: Arc<AtomicUsize>,
 }
 
 impl Signals {
     fn register() -> Result<Signals, Failure> {
-        let interrupt = Arc::new(AtomicBool::new(false));
-        let terminate = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicUsize::new(0));
         let fail = |e: io::Error| Failure::usage(format!("cannot handle signals: {e}"));
         #[cfg(unix)]
-        {
-            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-            signal_hook::flag::register(SIGINT, Arc::clone(&interrupt)).map_err(fail)?;
-            signal_hook::flag::register(SIGTERM, Arc::clone(&terminate)).map_err(fail)?;
-            signal_hook::flag::register(SIGHUP, Arc::clone(&terminate)).map_err(fail)?;
-        }
+        let signals = {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+            [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+        };
         #[cfg(not(unix))]
-        {
+        let signals = {
             use signal_hook::consts::{SIGINT, SIGTERM};
-            signal_hook::flag::register(SIGINT, Arc::clone(&interrupt)).map_err(fail)?;
-            signal_hook::flag::register(SIGTERM, Arc::clone(&terminate)).map_err(fail)?;
+            [SIGINT, SIGTERM]
+        };
+        for signal in signals {
+            let number = usize::try_from(signal).unwrap_or(0);
+            signal_hook::flag::register_usize(signal, Arc::clone(&received), number)
+                .map_err(fail)?;
         }
-        Ok(Signals {
-            interrupt,
-            terminate,
-        })
+        Ok(Signals { received })
     }
 
-    /// The exit status for the signal received, if any (128 + its number).
+    /// The exit status for the signal received, if any: 128 + its number, as a
+    /// shell reports a process the signal ended.
     fn received(&self) -> Option<u8> {
-        if self.interrupt.load(Ordering::SeqCst) {
-            Some(130)
-        } else if self.terminate.load(Ordering::SeqCst) {
-            Some(143)
-        } else {
-            None
+        match self.received.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(u8::try_from(128 + n.min(127)).unwrap_or(255)),
         }
     }
 }
@@ -495,8 +492,10 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
     let base_name = file
         .file_name()
         .map_or_else(|| OsString::from("edit"), OsString::from);
-    let scratch = Scratch::create(&base_name.to_string_lossy(), &view.text)?;
+    // Handlers first: a signal that comes while the copy is being written still
+    // finds it removed.
     let signals = Signals::register()?;
+    let scratch = Scratch::create(&base_name.to_string_lossy(), &view.text)?;
     if !view.conflicts.is_empty() {
         let paths: Vec<String> = view.conflicts.iter().map(|(_, p)| p.to_string()).collect();
         note(&format!(
