@@ -296,7 +296,11 @@ pub fn rotate(
             created: now,
             retired: None,
         });
-        repo.write_keyring(&ring)?;
+        if let Err(e) = repo.write_keyring(&ring) {
+            // Nothing changed but the pin: put the previous key back in it.
+            let _ = pin_key(&repo, env_name, &env.public_key.key_id(), true);
+            return Err(e);
+        }
     }
     let current = ring.current().clone();
     let to = current.secret.public_key();
