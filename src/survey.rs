@@ -28,6 +28,8 @@ pub struct WalkedFile {
     pub rel: String,
     /// Its path on disk.
     pub path: PathBuf,
+    /// Whether it is a symbolic link (never followed: see [`survey_link`]).
+    pub symlink: bool,
 }
 
 /// Which files a [`walk`] skips besides `.git`, `.cachet` and cachet's own lock
@@ -70,7 +72,8 @@ pub fn walk(root: &Path, skip: Skip, tracked: &[String]) -> Result<Vec<WalkedFil
         let entry = entry.map_err(|e| SurveyError::Walk(e.to_string()))?;
         // cachet's own lock files, and temporary files a killed write left (they
         // are removed when the file's lock is next taken), are not configuration.
-        if !entry.file_type().is_some_and(|t| t.is_file())
+        let symlink = entry.path_is_symlink();
+        if !(symlink || entry.file_type().is_some_and(|t| t.is_file()))
             || entry.file_name().to_str().is_some_and(|n| {
                 crate::atomic::is_own_file(n, entry.metadata().map_or(1, |m| m.len()))
             })
@@ -87,6 +90,7 @@ pub fn walk(root: &Path, skip: Skip, tracked: &[String]) -> Result<Vec<WalkedFil
         out.push(WalkedFile {
             rel: rel.join("/"),
             path: entry.into_path(),
+            symlink,
         });
     }
     out.sort();
@@ -97,12 +101,15 @@ pub fn walk(root: &Path, skip: Skip, tracked: &[String]) -> Result<Vec<WalkedFil
             continue;
         }
         let path = root.join(rel);
-        // A tracked symlink is not followed, as the walk does not follow one.
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
-            extra.push(WalkedFile {
-                rel: rel.clone(),
-                path,
-            });
+        if let Ok(m) = std::fs::symlink_metadata(&path) {
+            let symlink = m.file_type().is_symlink();
+            if symlink || m.file_type().is_file() {
+                extra.push(WalkedFile {
+                    rel: rel.clone(),
+                    path,
+                    symlink,
+                });
+            }
         }
     }
     out.extend(extra);
@@ -263,6 +270,8 @@ pub enum FileProblem {
     NotUtf8,
     /// The file does not parse in its format (the error names line and column).
     Parse(Error),
+    /// The path an environment covers is a symbolic link, which is not followed.
+    Symlink,
 }
 
 impl std::fmt::Display for FileProblem {
@@ -274,6 +283,9 @@ impl std::fmt::Display for FileProblem {
             ),
             FileProblem::NotUtf8 => f.write_str("not UTF-8 text, so its values cannot be checked"),
             FileProblem::Parse(e) => write!(f, "cannot be checked: {e}"),
+            FileProblem::Symlink => f.write_str(
+                "a symbolic link, which cachet does not follow in a tree: what it points to is not checked as this environment's file; commit the file itself",
+            ),
         }
     }
 }
@@ -299,6 +311,23 @@ impl FileSurvey {
                 .any(|v| !matches!(v.state, ValueState::Plain { .. }))
         })
     }
+}
+
+/// Surveys a symbolic link at `rel`: a problem when an environment covers the
+/// path (its values would be opened through the link, yet the file it points to
+/// is checked, if at all, under its own path's rules); `None` otherwise.
+pub fn survey_link(rel: &str, policy: &Policy) -> Option<FileSurvey> {
+    let (environment, values) = match policy.environment_for(rel) {
+        Ok(Some(e)) => (Some(e.name.clone()), Err(FileProblem::Symlink)),
+        Ok(None) => return None,
+        Err(e) => (None, Err(FileProblem::Overlap(e))),
+    };
+    Some(FileSurvey {
+        rel: rel.to_string(),
+        environment,
+        format: Format::from_path(Path::new(rel)),
+        values,
+    })
 }
 
 /// Surveys one file's content, `rel` being its path relative to the policy's

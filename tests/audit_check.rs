@@ -625,8 +625,24 @@ fn no_file_hides_from_check_by_its_name_or_place() {
         "{}",
         o.stdout
     );
+    r.git(&["rm", "-q", "--cached", "config/prod/.env.cachet-lock"]);
     r.remove("config/prod/.env.cachet-lock");
     r.ok("ada", &["check"]);
+    // A covered path that is a symlink to a file of no environment: the link is
+    // never followed, and is itself a problem.
+    r.write("shared/app.toml", "api_token = \"staged-secret-1\"\n");
+    std::os::unix::fs::symlink(
+        "../../shared/app.toml",
+        r.root().join("config/prod/link.toml"),
+    )
+    .unwrap();
+    let o = r.run("ada", &["check"]);
+    assert_findings(
+        &o,
+        OK,
+        &["config/prod/link.toml: problem: a symbolic link, which cachet does not follow in a tree: what it points to is not checked as this environment's file; commit the file itself".into()],
+        "1 problem",
+    );
 }
 
 #[test]

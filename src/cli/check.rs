@@ -100,6 +100,8 @@ enum Source {
     Disk(PathBuf),
     /// Staged in the git index.
     Index,
+    /// A symbolic link in the working tree (never followed).
+    Link,
 }
 
 /// Runs git in `root` and returns its standard output; a git that cannot run or
@@ -196,7 +198,12 @@ fn files_to_check(repo: &Repo, args: &CheckArgs<'_>) -> Result<Vec<(String, Sour
             .map_err(|e| Failure::usage(e.to_string()))?;
         for f in walked {
             if in_scope(&f.rel, &scopes) {
-                out.push((f.rel, Source::Disk(f.path)));
+                let source = if f.symlink {
+                    Source::Link
+                } else {
+                    Source::Disk(f.path)
+                };
+                out.push((f.rel, source));
             }
         }
         // A file named on the command line is checked even when .gitignore
@@ -226,6 +233,7 @@ fn read_source(repo: &Repo, rel: &str, source: &Source) -> Result<Option<Vec<u8>
                 .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", findings::shown(rel))))
         }
         Source::Index => git(&repo.root, &["show", &format!(":./{rel}")], false),
+        Source::Link => Ok(None),
     }
 }
 
@@ -234,6 +242,9 @@ fn survey_files(repo: &Repo, files: &[(String, Source)]) -> Result<Vec<FileSurve
     let results: Vec<Result<Option<FileSurvey>, Failure>> = files
         .par_iter()
         .map(|(rel, source)| {
+            if matches!(source, Source::Link) {
+                return Ok(survey::survey_link(rel, &repo.policy));
+            }
             Ok(read_source(repo, rel, source)?
                 .and_then(|bytes| survey::survey_file(rel, &bytes, &repo.policy)))
         })

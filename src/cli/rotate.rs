@@ -65,7 +65,9 @@ fn files_of(
     };
     let walked =
         survey::walk(&repo.root, skip, &tracked).map_err(|e| Failure::usage(e.to_string()))?;
-    for file in walked {
+    // A symlink is not followed: the file it points to is handled, if at all,
+    // under its own path (`check` reports a covered link).
+    for file in walked.into_iter().filter(|f| !f.symlink) {
         match repo.policy.environment_for(&file.rel) {
             Ok(Some(e)) if e.name == env => out.push((file.path, file.rel)),
             Ok(_) => {}
