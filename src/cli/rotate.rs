@@ -16,8 +16,7 @@ use cachet::survey::{self, Skip};
 use cachet::{Format, Identities, KeyId, PublicKey, SealedAt, SecretKey};
 use rayon::prelude::*;
 
-use super::identity;
-use super::team::{Repo, pin_key, read_policy, require_agreement};
+use super::team::{Repo, Unlocked, pin_key, require_agreement};
 use super::{Failure, lock, note};
 
 /// Test-only: the number of files after which `rotate` stops re-sealing and sleeps,
@@ -148,6 +147,17 @@ fn rekey_file(file: &Scanned, from: &Identities, to: &PublicKey) -> Result<usize
     Ok(report.resealed.len())
 }
 
+/// The key ids of the keyring's retired keys.
+fn retired_ids(ring: &Keyring) -> Vec<KeyId> {
+    key_ids(
+        &ring
+            .keys
+            .iter()
+            .filter(|k| k.retired.is_some())
+            .collect::<Vec<_>>(),
+    )
+}
+
 fn key_ids(keys: &[&KeyringKey]) -> Vec<KeyId> {
     keys.iter()
         .map(|k| k.secret.public_key().key_id())
@@ -192,13 +202,12 @@ pub fn rotate(
     identities: &[PathBuf],
 ) -> Result<(), Failure> {
     let dry_run = mode.dry_run;
-    let mut repo = Repo::current()?;
-    let _lock = repo.lock()?;
-    // Re-read under the lock: another process may have changed it meanwhile.
-    repo.policy = read_policy(&repo.policy_path)?;
-    let env = repo.env(env_name)?.clone();
-    let ids = identity::load(identities)?;
-    let mut ring = repo.unlock(env_name, &ids)?;
+    let Unlocked {
+        mut repo,
+        env,
+        mut ring,
+        _lock,
+    } = Unlocked::open(env_name, identities)?;
     let policy_behind = check_agreement(&env, &ring)?;
     let files = scan_all(&files_of(&repo, env_name, named, Skip::GitIgnored)?)?;
     let all_keys = key_ids(&ring.keys.iter().collect::<Vec<_>>());
@@ -215,13 +224,7 @@ pub fn rotate(
             f.name
         )));
     }
-    let retired: Vec<KeyId> = key_ids(
-        &ring
-            .keys
-            .iter()
-            .filter(|k| k.retired.is_some())
-            .collect::<Vec<_>>(),
-    );
+    let retired = retired_ids(&ring);
     // A rotation in progress: the policy still names a retired key, or a value is
     // still sealed to one. It is finished with the keyring's current key, unless a
     // new key is asked for.
@@ -385,20 +388,14 @@ pub fn rotate(
 
 /// `cachet prune ENV`.
 pub fn prune(env_name: &str, identities: &[PathBuf]) -> Result<(), Failure> {
-    let mut repo = Repo::current()?;
-    let _lock = repo.lock()?;
-    repo.policy = read_policy(&repo.policy_path)?;
-    let env = repo.env(env_name)?.clone();
-    let ids = identity::load(identities)?;
-    let mut ring = repo.unlock(env_name, &ids)?;
+    let Unlocked {
+        repo,
+        env,
+        mut ring,
+        _lock,
+    } = Unlocked::open(env_name, identities)?;
     require_agreement(&env, &ring)?;
-    let retired: Vec<KeyId> = key_ids(
-        &ring
-            .keys
-            .iter()
-            .filter(|k| k.retired.is_some())
-            .collect::<Vec<_>>(),
-    );
+    let retired = retired_ids(&ring);
     if retired.is_empty() {
         note(&format!(
             "environment {env_name}: no retired key; nothing to prune"

@@ -448,15 +448,15 @@ pub fn env_key(name: &str, force: bool, identities: &[PathBuf]) -> Result<(), Fa
 
 /// One environment opened by a member to change it: under the policy's lock,
 /// re-read once the lock is held.
-struct Unlocked {
-    repo: Repo,
-    env: Environment,
-    ring: Keyring,
-    _lock: FileLock,
+pub(super) struct Unlocked {
+    pub(super) repo: Repo,
+    pub(super) env: Environment,
+    pub(super) ring: Keyring,
+    pub(super) _lock: FileLock,
 }
 
 impl Unlocked {
-    fn open(env_name: &str, identities: &[PathBuf]) -> Result<Unlocked, Failure> {
+    pub(super) fn open(env_name: &str, identities: &[PathBuf]) -> Result<Unlocked, Failure> {
         let mut repo = Repo::current()?;
         let lock = repo.lock()?;
         repo.policy = read_policy(&repo.policy_path)?;
