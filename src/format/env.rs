@@ -121,7 +121,7 @@ use std::ops::Range;
 
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, ScalarType, line_column};
+use super::{Format, Node, NodeKind, NodeSink, ScalarType, line_column};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -489,16 +489,23 @@ impl<'t> Scanner<'t> {
 
 /// Every node of the document: the root table and one scalar per assignment.
 pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
+    let mut nodes = Vec::new();
+    scan_into(text, &mut nodes)?;
+    Ok(nodes)
+}
+
+/// Gives every node of the document to `sink`, in document order.
+pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
     let mut s = Scanner {
         text,
         pos: bom_len(text),
     };
-    let mut nodes = vec![Node {
+    sink.node(Node {
         document: 0,
         path: ValuePath::root(),
         kind: NodeKind::Table,
         span: 0..0,
-    }];
+    })?;
     // Each key and where it is first assigned.
     let mut seen: HashMap<&str, usize> = HashMap::new();
     loop {
@@ -518,18 +525,18 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
                         format!("duplicate key {key} (first set on line {first})"),
                     ));
                 }
-                nodes.push(Node {
+                sink.node(Node {
                     document: 0,
                     path: ValuePath::from_segments(vec![Segment::Key(key.to_string())]),
                     kind: NodeKind::Scalar {
                         string: Some(value.string),
                     },
                     span: value.span,
-                });
+                })?;
             }
         }
     }
-    Ok(nodes)
+    Ok(())
 }
 
 /// Why no `.env` spelling of `s` reads as `s` to every loader, if none does (see

@@ -20,7 +20,9 @@ use std::fmt::Write as _;
 
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
+use super::{
+    Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
+};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -335,7 +337,15 @@ const UNPAIRED: &str = "unpaired UTF-16 surrogate in a \\u escape";
 
 /// Every node of the document: objects, arrays and scalars with their spans, in
 /// document order.
+#[cfg(test)]
 pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
+    let mut nodes = Vec::new();
+    scan_into(text, comments, &mut nodes)?;
+    Ok(nodes)
+}
+
+/// Gives every node of the document to `sink`, in document order.
+pub(crate) fn scan_into(text: &str, comments: bool, sink: &mut impl NodeSink) -> Result<(), Error> {
     let mut s = Scanner::new(text, comments);
     if text.starts_with('\u{feff}') {
         return Err(s.err(
@@ -347,7 +357,8 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
     if s.pos == text.len() {
         return Err(s.err(s.pos, "empty document: expected a JSON value"));
     }
-    let mut nodes: Vec<Node> = Vec::new();
+    // How many nodes the sink has taken: a container's index, for its end.
+    let mut given = 0usize;
     let mut budget = PathBudget::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut path = ValuePath::root();
@@ -366,7 +377,7 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
                 if !budget.take(&path) {
                     return Err(s.err(start, PATHS_TOO_LARGE));
                 }
-                nodes.push(Node {
+                sink.node(Node {
                     document: 0,
                     path: path.clone(),
                     kind: if object {
@@ -375,14 +386,15 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
                         NodeKind::Array
                     },
                     span: start..start,
-                });
-                let node = nodes.len() - 1;
+                })?;
+                let node = given;
+                given += 1;
                 s.pos += 1;
                 s.trivia()?;
                 let close = if object { b'}' } else { b']' };
                 if s.peek() == Some(close) {
                     s.pos += 1;
-                    nodes[node].span.end = s.pos;
+                    sink.container_end(node, s.pos);
                 } else if object {
                     let mut names = HashSet::new();
                     let name = s.member_name(&path, &mut names)?;
@@ -400,12 +412,13 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
                 if !budget.take(&path) {
                     return Err(s.err(start, PATHS_TOO_LARGE));
                 }
-                nodes.push(Node {
+                sink.node(Node {
                     document: 0,
                     path: path.clone(),
                     kind: NodeKind::Scalar { string },
                     span: start..s.pos,
-                });
+                })?;
+                given += 1;
             }
         }
         // A value has ended: what follows it in the array or object holding it.
@@ -433,7 +446,7 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
                             ));
                         }
                         s.pos += 1;
-                        nodes[node].span.end = s.pos;
+                        sink.container_end(node, s.pos);
                         stack.pop();
                         continue;
                     }
@@ -452,7 +465,7 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
                 Some(c) if c == close => {
                     path.pop();
                     s.pos += 1;
-                    nodes[node].span.end = s.pos;
+                    sink.container_end(node, s.pos);
                     stack.pop();
                 }
                 _ => {
@@ -472,7 +485,7 @@ pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
             "unexpected text after the top-level value (a JSON document holds one value)",
         ));
     }
-    Ok(nodes)
+    Ok(())
 }
 
 /// A JSON string holding `s`: `"` and `\` escaped, control characters written as

@@ -89,13 +89,26 @@ impl Format {
             .find(|f| ext.eq_ignore_ascii_case(f.name()))
     }
 
+    /// Every node of the document: in the order [`NodeSink`] describes, but for
+    /// TOML, where nodes come grouped by table (as `set` and export read them).
     pub(crate) fn scan(self, text: &str) -> Result<Vec<Node>, Error> {
+        if self == Format::Toml {
+            return toml::scan(text);
+        }
+        let mut nodes = Vec::new();
+        self.scan_into(text, &mut nodes)?;
+        Ok(nodes)
+    }
+
+    /// Gives every node of the document to `sink` as it is found, so that a whole
+    /// document can be checked or rewritten without holding a table of its nodes.
+    pub(crate) fn scan_into(self, text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
         match self {
-            Format::Toml => toml::scan(text),
-            Format::Json => json::scan(text, false),
-            Format::Jsonc => json::scan(text, true),
-            Format::Env => env::scan(text),
-            Format::Yaml => yaml::scan(text),
+            Format::Toml => toml::scan_into(text, sink),
+            Format::Json => json::scan_into(text, false, sink),
+            Format::Jsonc => json::scan_into(text, true, sink),
+            Format::Env => env::scan_into(text, sink),
+            Format::Yaml => yaml::scan_into(text, sink),
         }
     }
 
@@ -243,6 +256,38 @@ impl Node {
             NodeKind::Table => 0,
             NodeKind::Array => 1,
             NodeKind::Scalar { .. } => 2,
+        }
+    }
+}
+
+/// Receives the nodes of a document from a scanner, one at a time.
+///
+/// Every scanner gives the nodes in document order: a container before what it
+/// holds, and the scalars in increasing order of their spans, never overlapping
+/// (so a sink can copy the text between them as it goes). The same structure
+/// always gives the same sequence. A block container's span is empty; a bracketed
+/// one's end is known only after its contents, and comes through
+/// [`NodeSink::container_end`].
+pub(crate) trait NodeSink {
+    /// Takes the next node; an error stops the scan and is its result.
+    fn node(&mut self, node: Node) -> Result<(), Error>;
+
+    /// The end of the span of the container that was the `index`-th node given
+    /// (0-based). Sinks that do not keep container spans ignore it.
+    fn container_end(&mut self, index: usize, end: usize) {
+        let _ = (index, end);
+    }
+}
+
+impl NodeSink for Vec<Node> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        self.push(node);
+        Ok(())
+    }
+
+    fn container_end(&mut self, index: usize, end: usize) {
+        if let Some(n) = self.get_mut(index) {
+            n.span.end = end;
         }
     }
 }

@@ -6,7 +6,9 @@ use std::ops::Range;
 use toml_edit::{Document, Item, Table, Value};
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
+use super::{
+    Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
+};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -42,6 +44,14 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
     let mut path = ValuePath::root();
     walk_table(doc.as_table(), &mut path, &mut nodes)?;
     Ok(nodes.list)
+}
+
+/// Gives every node of the document to `sink`: the containers first (a section's
+/// span is empty), then in text order. `toml_edit` groups nodes by table.
+pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+    let mut nodes = scan(text)?;
+    nodes.sort_by_key(|n| n.span.start);
+    nodes.into_iter().try_for_each(|n| sink.node(n))
 }
 
 /// The nodes found so far, within the document's path budget.

@@ -54,7 +54,9 @@ use std::ops::Range;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use zeroize::Zeroizing;
 
-use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
+use super::{
+    Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
+};
 use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
@@ -161,10 +163,11 @@ impl Frame {
     }
 }
 
-/// Everything one pass over a file finds.
+/// What one pass over a file finds beside the nodes it gives its sink.
 #[derive(Default)]
 struct Scan {
-    nodes: Vec<Node>,
+    /// Every mapping, when the scan keeps them (for `set`); otherwise only those
+    /// still open, so memory does not grow with the number of mappings.
     maps: Vec<MapInfo>,
     documents: u32,
     holes: Vec<Hole>,
@@ -438,13 +441,15 @@ fn finish_value(stack: &mut [Frame], path: &mut ValuePath) {
     }
 }
 
-fn scan_full(text: &str) -> Result<Scan, Error> {
+fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Scan, Error> {
     let mut offsets = Offsets {
         text,
         chars: 0,
         bytes: 0,
     };
     let mut out = Scan::default();
+    // How many nodes the sink has taken: where a hole goes, and a container's index.
+    let mut given = 0usize;
     let mut budget = PathBudget::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut path = ValuePath::root();
@@ -481,6 +486,11 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     Some(Frame::Map { map, node, .. }) => {
                         out.maps[map].end = last_end;
                         out.maps[map].keep_tail = last_keep;
+                        if !keep_maps {
+                            // Maps end in the reverse order they start in: this one
+                            // is the last still held.
+                            out.maps.truncate(map);
+                        }
                         node
                     }
                     Some(Frame::Seq { node, .. }) => node,
@@ -490,10 +500,8 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     last_end = end;
                     last_keep = false;
                 }
-                if let Some(n) = node.map(|n| &mut out.nodes[n])
-                    && !n.span.is_empty()
-                {
-                    n.span.end = end;
+                if let Some(n) = node {
+                    sink.container_end(n, end);
                 }
                 finish_value(&mut stack, &mut path);
             }
@@ -545,7 +553,7 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                 };
                 if kind == HoleKind::Tagged || no_text {
                     out.holes.push(Hole {
-                        at: out.nodes.len(),
+                        at: given,
                         document,
                         path: path.clone(),
                         kind,
@@ -561,12 +569,13 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     if !budget.take(&path) {
                         return Err(error_at(text, start, PATHS_TOO_LARGE));
                     }
-                    out.nodes.push(Node {
+                    sink.node(Node {
                         document,
                         path: path.clone(),
                         kind: NodeKind::Scalar { string },
                         span: s,
-                    });
+                    })?;
+                    given += 1;
                 }
                 if no_text && let Some(Frame::Map { map, .. }) = stack.last() {
                     let colon = (anchor == 0 && tag.is_none())
@@ -592,7 +601,7 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                     k.1 = Held::Alias;
                 }
                 out.holes.push(Hole {
-                    at: out.nodes.len(),
+                    at: given,
                     document,
                     path: path.clone(),
                     kind: HoleKind::Alias,
@@ -609,7 +618,7 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                 };
                 if tag.is_some() && !is_core_tag(tag.as_deref(), own) {
                     out.holes.push(Hole {
-                        at: out.nodes.len(),
+                        at: given,
                         document,
                         path: path.clone(),
                         kind: HoleKind::Tagged,
@@ -629,7 +638,7 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                 if !budget.take(&path) {
                     return Err(error_at(text, start, PATHS_TOO_LARGE));
                 }
-                out.nodes.push(Node {
+                sink.node(Node {
                     document,
                     path: path.clone(),
                     kind: if is_map {
@@ -638,8 +647,10 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
                         NodeKind::Array
                     },
                     span: if bracket { s..s + 1 } else { 0..0 },
-                });
-                let node = Some(out.nodes.len() - 1);
+                })?;
+                // Only a bracketed collection's span has an end to set.
+                let node = bracket.then_some(given);
+                given += 1;
                 if bracket {
                     last_end = s + 1;
                     last_keep = false;
@@ -675,13 +686,23 @@ fn scan_full(text: &str) -> Result<Scan, Error> {
 }
 
 /// Every node of every document: mappings, sequences and scalars with their spans.
+#[cfg(test)]
 pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
-    scan_full(text).map(|s| s.nodes)
+    let mut nodes = Vec::new();
+    scan_into(text, &mut nodes)?;
+    Ok(nodes)
 }
 
-/// [`scan`], with the values that have no node: empty values and aliases.
+/// Gives every node of every document to `sink`, in document order.
+pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+    scan_full(text, sink, false).map(drop)
+}
+
+/// Every node, with the values that have no node: empty values and aliases.
 pub(crate) fn scan_with_holes(text: &str) -> Result<(Vec<Node>, Vec<Hole>), Error> {
-    scan_full(text).map(|s| (s.nodes, s.holes))
+    let mut nodes = Vec::new();
+    let holes = scan_full(text, &mut nodes, false)?.holes;
+    Ok((nodes, holes))
 }
 
 /// A double-quoted YAML scalar holding `s`.
@@ -793,12 +814,13 @@ fn single_scalar(raw: &str) -> bool {
     };
     let fits = |prefix: &str, suffix: &str, want: &[Segment]| {
         let text = Zeroizing::new(format!("{prefix}{raw}{suffix}\n"));
-        let Ok(scan) = scan_full(&text) else {
+        let mut nodes = Vec::new();
+        let Ok(scan) = scan_full(&text, &mut nodes, false) else {
             return false;
         };
         let at = prefix.len();
-        let scalars: Vec<&Node> = scan.nodes.iter().filter(|n| n.is_scalar()).collect();
-        let containers = scan.nodes.len() - scalars.len();
+        let scalars: Vec<&Node> = nodes.iter().filter(|n| n.is_scalar()).collect();
+        let containers = nodes.len() - scalars.len();
         let [node] = scalars[..] else {
             return false;
         };
@@ -902,7 +924,7 @@ pub(crate) fn insert(
             "only a key of a mapping can be added, not a sequence element",
         ));
     }
-    let scan = scan_full(text)?;
+    let scan = scan_full(text, &mut Vec::new(), true)?;
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     // The deepest existing node on the way to the path.
     let depth = (0..segs.len()).rev().find(|&d| {
