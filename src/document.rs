@@ -11,9 +11,10 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, OpenError};
-use crate::format::{Format, Node, NodeKind, ScalarType};
+use crate::format::{Format, Node, NodeSink, ScalarType};
 use crate::key::{Identities, KeyId};
 use crate::path::ValuePath;
+use crate::rewrite::{Rewriter, scan_whole, verify};
 use crate::sealed_value::{Opener, Place, Sealer};
 use crate::selection::Selection;
 use crate::token::Token;
@@ -167,54 +168,82 @@ pub fn seal_document<R: RngCore + CryptoRng>(
     selection: &Selection,
     sealer: &mut Sealer<R>,
 ) -> Result<(String, SealReport), Error> {
-    let nodes = format.scan(text)?;
-    if let Selection::Paths(paths) = selection {
-        for p in paths {
-            if !p.is_root() && !nodes.iter().any(|n| n.path.starts_with(p)) {
-                return Err(Error::PathNotFound(p.clone()));
-            }
-        }
-    }
-    let mut report = SealReport::default();
-    let mut sealed = Vec::new();
-    for node in nodes.iter().filter(|n| n.is_scalar()) {
-        if let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) {
-            check_key(&node.path, s, sealer.key_id())?;
-            report.already_sealed += 1;
-            continue;
-        }
-        if !selection.wants(&node.path, node.string()) {
-            continue;
-        }
-        let place = Place {
-            format,
-            document: node.document,
-            path: &node.path,
-        };
-        let token = sealer
-            .seal(text[node.span.clone()].as_bytes(), &place)
-            .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
-        sealed.push((node, format.sealed_literal(&token.to_string())));
-    }
-    sealed.sort_by_key(|(node, _)| node.span.start);
-    report.sealed = sealed.iter().map(|(node, _)| node.path.clone()).collect();
-    let splices: Vec<Splice<'_>> = sealed
-        .iter()
-        .map(|(node, literal)| Splice {
-            span: node.span.clone(),
-            text: literal,
-        })
-        .collect();
-    let mut out = splice_unchanged_structure(
+    let wanted: &[ValuePath] = match selection {
+        Selection::Paths(paths) => paths,
+        _ => &[],
+    };
+    let pass = Sealing {
         format,
         text,
-        &nodes,
-        &splices,
-        "sealing would change the file's structure (please report this as a bug)",
-    )?;
+        selection,
+        sealer,
+        // A sealed value is longer than its text; the buffer grows as it must.
+        rewriter: Rewriter::new(text, text.len().saturating_mul(2)),
+        report: SealReport::default(),
+        found: wanted.iter().map(ValuePath::is_root).collect(),
+        wanted,
+    };
+    let pass = scan_whole(format, text, pass)?;
+    if let Some(i) = pass.found.iter().position(|f| !f) {
+        return Err(Error::PathNotFound(wanted[i].clone()));
+    }
+    let report = pass.report;
+    let rewritten = pass.rewriter.finish();
+    if !verify(format, &rewritten, None).0 {
+        return Err(Error::CannotInsert {
+            path: ValuePath::root(),
+            reason: "sealing would change the file's structure (please report this as a bug)",
+        });
+    }
+    let mut out = rewritten.text;
     // Moved out, not copied: the sealed text holds no plaintext, and a copy would
     // double the memory a large file needs.
     Ok((std::mem::take(&mut *out), report))
+}
+
+/// [`seal_document`]'s pass over the nodes: seals each value as it comes.
+struct Sealing<'s, 't, R: RngCore + CryptoRng> {
+    format: Format,
+    text: &'t str,
+    selection: &'s Selection,
+    sealer: &'s mut Sealer<R>,
+    rewriter: Rewriter<'t>,
+    report: SealReport,
+    /// The paths a [`Selection::Paths`] names, and whether each has been seen.
+    wanted: &'s [ValuePath],
+    found: Vec<bool>,
+}
+
+impl<R: RngCore + CryptoRng> NodeSink for Sealing<'_, '_, R> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        for (found, p) in self.found.iter_mut().zip(self.wanted) {
+            *found = *found || node.path.starts_with(p);
+        }
+        if !node.is_scalar() {
+            return self.rewriter.node(&node, None);
+        }
+        if let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) {
+            check_key(&node.path, s, self.sealer.key_id())?;
+            self.report.already_sealed += 1;
+            return self.rewriter.node(&node, None);
+        }
+        if !self.selection.wants(&node.path, node.string()) {
+            return self.rewriter.node(&node, None);
+        }
+        let place = Place {
+            format: self.format,
+            document: node.document,
+            path: &node.path,
+        };
+        let token = self
+            .sealer
+            .seal(self.text[node.span.clone()].as_bytes(), &place)
+            .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
+        let literal = self.format.sealed_literal(&token.to_string());
+        self.rewriter.node(&node, Some(&literal))?;
+        self.report.sealed.push(node.path);
+        Ok(())
+    }
 }
 
 /// Applies splices that replace values by values (tokens or opened texts) and
@@ -251,89 +280,120 @@ pub(crate) fn check_key(path: &ValuePath, token: &str, expected: KeyId) -> Resul
     Ok(())
 }
 
-/// Opens the sealed values for which `want` is true and splices their original text
-/// back; returns the new text and its nodes.
+/// Opens the sealed values for which `want` is true and puts their original text
+/// back, in one pass; returns the new text and, with `keep`, the node at that
+/// (document, path) in it.
 fn open_where(
     format: Format,
     text: &str,
     identities: &Identities,
     want: impl Fn(u32, &ValuePath) -> bool,
-) -> Result<(Zeroizing<String>, Vec<Node>), Error> {
-    let mut nodes = format.scan(text)?;
-    let mut opener = Opener::new(identities);
-    // (span, index of the node in `nodes`, plaintext)
-    let mut opened: Vec<(Range<usize>, usize, Zeroizing<String>)> = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        if !want(node.document, &node.path) {
-            continue;
-        }
-        let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) else {
-            continue;
-        };
-        let fail = |reason| open_failure(&node.path, reason);
-        let token = Token::parse(s).map_err(fail)?;
-        let place = Place {
-            format,
-            document: node.document,
-            path: &node.path,
-        };
-        let raw = opener.open(&token, &place).map_err(fail)?;
-        // Checked in place, so no copy of the plaintext escapes the wiped buffers.
-        let raw = std::str::from_utf8(&raw)
-            .map(|s| Zeroizing::new(s.to_string()))
-            .map_err(|_| fail(OpenError::Refused("the opened text is not UTF-8")))?;
-        if !format.is_single_scalar(&raw) {
-            return Err(fail(OpenError::Refused(
-                "the opened text is not exactly one value; it would inject other keys or lines",
-            )));
-        }
-        opened.push((node.span.clone(), i, raw));
-    }
-    // The structure check needs only paths, kinds and spans: the decoded strings
-    // (as large as the file) are let go before the opened document is scanned.
-    for node in &mut nodes {
-        if let NodeKind::Scalar { string } = &mut node.kind {
-            *string = None;
-        }
-    }
-    nodes.shrink_to_fit();
-    opened.sort_by_key(|o| o.0.start);
-    let splices: Vec<Splice<'_>> = opened
-        .iter()
-        .map(|(span, _, raw)| Splice {
-            span: span.clone(),
-            text: raw.as_str(),
-        })
-        .collect();
-    let out = splice(text, &splices);
-    let after = format.scan(&out).ok();
-    if let Some(after) = after.filter(|a| same_structure(&nodes, a, &splices, None)) {
-        return Ok((out, after));
-    }
-    // Blame a value whose text, spliced in with those before it, changes the
-    // structure while the values before it alone do not. With no splice the
-    // structure is intact and with all of them it is not, so a binary search finds
-    // such a value in O(log m) scans (a linear search would let a file of forged
-    // tokens cost one scan per token).
-    let intact = |n: usize| {
-        format
-            .scan(&splice(text, &splices[..n]))
-            .is_ok_and(|a| same_structure(&nodes, &a, &splices[..n], None))
+    keep: Option<(u32, &ValuePath)>,
+) -> Result<(Zeroizing<String>, Option<Node>), Error> {
+    let pass = Opening {
+        format,
+        opener: Opener::new(identities),
+        want,
+        rewriter: Rewriter::new(text, text.len()),
     };
-    let (mut good, mut bad) = (0, splices.len());
+    let rewritten = scan_whole(format, text, pass)?.rewriter.finish();
+    if let (true, kept) = verify(format, &rewritten, keep) {
+        return Ok((rewritten.text, kept));
+    }
+    // Blame a value whose text, put back with those before it, changes the
+    // structure while the values before it alone do not. With none put back the
+    // structure is intact and with all of them it is not, so a binary search finds
+    // such a value in O(log m) passes (a linear search would let a file of forged
+    // tokens cost one pass per token).
+    let replaced: Vec<(Range<usize>, &str)> = rewritten
+        .replaced
+        .iter()
+        .map(|(old, new)| (old.clone(), &rewritten.text[new.clone()]))
+        .collect();
+    let replay = |n: usize| -> Result<(bool, Option<ValuePath>), Error> {
+        let pass = Replay {
+            rewriter: Rewriter::new(text, text.len()),
+            replaced: &replaced[..n],
+            next: 0,
+            last: None,
+        };
+        let pass = scan_whole(format, text, pass)?;
+        Ok((verify(format, &pass.rewriter.finish(), None).0, pass.last))
+    };
+    let (mut good, mut bad) = (0, replaced.len());
     while bad - good > 1 {
         let mid = good + (bad - good) / 2;
-        if intact(mid) {
+        if replay(mid)?.0 {
             good = mid;
         } else {
             bad = mid;
         }
     }
-    // `bad` is at least 1: with no splice the text is the sealed document itself.
+    // `bad` is at least 1: with nothing put back the text is the sealed document.
+    let path = replay(bad)?.1.unwrap_or_default();
     Err(open_failure(
-        &nodes[opened[bad - 1].1].path,
+        &path,
         OpenError::Refused("the opened text would change the file's structure when put back"),
     ))
+}
+
+/// [`open_where`]'s pass over the nodes: opens each wanted value as it comes.
+struct Opening<'i, 't, W> {
+    format: Format,
+    opener: Opener<'i>,
+    want: W,
+    rewriter: Rewriter<'t>,
+}
+
+impl<W: Fn(u32, &ValuePath) -> bool> NodeSink for Opening<'_, '_, W> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        let sealed = node
+            .string()
+            .filter(|s| Token::looks_sealed(s) && (self.want)(node.document, &node.path));
+        let Some(s) = sealed else {
+            return self.rewriter.node(&node, None);
+        };
+        let fail = |reason| open_failure(&node.path, reason);
+        let token = Token::parse(s).map_err(fail)?;
+        let place = Place {
+            format: self.format,
+            document: node.document,
+            path: &node.path,
+        };
+        let raw = self.opener.open(&token, &place).map_err(fail)?;
+        // Checked in place, so no copy of the plaintext escapes the wiped buffers.
+        let raw = std::str::from_utf8(&raw)
+            .map_err(|_| fail(OpenError::Refused("the opened text is not UTF-8")))?;
+        if !self.format.is_single_scalar(raw) {
+            return Err(fail(OpenError::Refused(
+                "the opened text is not exactly one value; it would inject other keys or lines",
+            )));
+        }
+        self.rewriter.node(&node, Some(raw))
+    }
+}
+
+/// Puts back the first opened values only, to find the one that breaks the
+/// structure; remembers the path of the last one put back.
+struct Replay<'r, 't> {
+    rewriter: Rewriter<'t>,
+    replaced: &'r [(Range<usize>, &'r str)],
+    next: usize,
+    last: Option<ValuePath>,
+}
+
+impl NodeSink for Replay<'_, '_> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        match self.replaced.get(self.next) {
+            Some((span, raw)) if node.is_scalar() && node.span == *span => {
+                self.next += 1;
+                self.rewriter.node(&node, Some(raw))?;
+                self.last = Some(node.path);
+                Ok(())
+            }
+            _ => self.rewriter.node(&node, None),
+        }
+    }
 }
 
 /// Opens every sealed value of a document: the result is, byte for byte, the
@@ -343,7 +403,7 @@ pub fn open_document(
     text: &str,
     identities: &Identities,
 ) -> Result<Zeroizing<String>, Error> {
-    open_where(format, text, identities, |_, _| true).map(|(t, _)| t)
+    open_where(format, text, identities, |_, _| true, None).map(|(t, _)| t)
 }
 
 /// The content of one value of the first document: a string without its quotes
@@ -366,23 +426,21 @@ pub fn get_value_in(
     path: &ValuePath,
     identities: &Identities,
 ) -> Result<Zeroizing<String>, Error> {
-    let (opened, nodes) = open_where(format, text, identities, |d, p| d == document && p == path)?;
-    let node = find_scalar(&nodes, document, path)?;
+    let (opened, node) = open_where(
+        format,
+        text,
+        identities,
+        |d, p| d == document && p == path,
+        Some((document, path)),
+    )?;
+    let node = node.ok_or_else(|| Error::PathNotFound(path.clone()))?;
+    if !node.is_scalar() {
+        return Err(Error::NotAValue(path.clone()));
+    }
     Ok(match node.string() {
         Some(s) => Zeroizing::new(s.to_string()),
         None => Zeroizing::new(opened[node.span.clone()].to_string()),
     })
-}
-
-fn find_scalar<'n>(nodes: &'n [Node], document: u32, path: &ValuePath) -> Result<&'n Node, Error> {
-    let node = nodes
-        .iter()
-        .find(|n| n.document == document && n.path == *path)
-        .ok_or_else(|| Error::PathNotFound(path.clone()))?;
-    if !node.is_scalar() {
-        return Err(Error::NotAValue(path.clone()));
-    }
-    Ok(node)
 }
 
 /// Seals `value` (of type `ty`) at `path` of the first document, replacing the

@@ -60,6 +60,7 @@ pub mod pins;
 pub mod policy;
 pub mod protected_identity;
 pub mod reseal;
+mod rewrite;
 pub mod rotate;
 pub mod sealed_value;
 pub mod selection;

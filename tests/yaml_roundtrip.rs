@@ -402,6 +402,45 @@ fn literals_that_would_inject_structure_are_refused() {
     }
 }
 
+/// `b, c` is one scalar on its own line but two items inside a flow sequence: it
+/// passes the per-value check, and the re-parse check refuses it. The error names
+/// the value whose text breaks the structure, wherever it stands among honest
+/// ones, and a `get` of an honest one still works.
+#[test]
+fn the_reparse_check_names_the_value_that_breaks_the_structure() {
+    let (_, ids) = key();
+    for bad in 0..5 {
+        let items: Vec<String> = (0..5)
+            .map(|i| {
+                let raw = if i == bad { "b, c" } else { "x" };
+                forged(&format!("list[{i}]"), 0, raw, "@@")
+            })
+            .collect();
+        let text = format!("name: app\nlist: [{}]\nport: 1\n", items.join(", "));
+        match cachet::open_document(YAML, &text, &ids) {
+            Err(Error::Open {
+                path: p,
+                reason: OpenError::Refused(why),
+            }) => {
+                assert_eq!(p, path(&format!("list[{bad}]")), "{bad}");
+                assert_eq!(
+                    why,
+                    "the opened text would change the file's structure when put back"
+                );
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+        let honest = path(&format!("list[{}]", (bad + 1) % 5));
+        assert_eq!(
+            cachet::get_value(YAML, &text, &honest, &ids)
+                .unwrap()
+                .as_str(),
+            "x"
+        );
+        assert!(cachet::get_value(YAML, &text, &path(&format!("list[{bad}]")), &ids).is_err());
+    }
+}
+
 #[test]
 fn a_token_moved_to_another_document_does_not_open() {
     let (_, ids) = key();

@@ -1,0 +1,220 @@
+//! A document rewritten in one pass over its nodes, and the fingerprint that
+//! proves the rewritten text has the structure the original had.
+//!
+//! Sealing and opening replace scalar values by other texts. The re-parse check of
+//! `spec/format.md` asks that the new text hold exactly the old nodes, with each
+//! scalar where the replacements put it. Comparing two tables of nodes would hold
+//! two copies of every path in memory at once; instead each side is reduced, as its
+//! nodes stream past, to a SHA-256 over the sequence of (document, kind, path,
+//! scalar span), and the two digests are compared. A plaintext that would add,
+//! remove, rename or move a node changes the sequence, and matching the digest of
+//! another sequence would need a SHA-256 collision.
+
+use std::ops::Range;
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::format::{Format, Node, NodeSink};
+use crate::path::{Segment, ValuePath};
+
+/// A running digest of a document's structure.
+#[derive(Default)]
+pub(crate) struct Structure(Sha256);
+
+impl Structure {
+    /// Adds one node; `span` is where a scalar's text is (ignored for containers,
+    /// whose extent follows from what they hold).
+    pub(crate) fn add(&mut self, node: &Node, span: Range<usize>) {
+        // Every field has a fixed width or a length before it, so two different
+        // sequences never feed the hash the same bytes.
+        let h = &mut self.0;
+        h.update(node.document.to_le_bytes());
+        h.update([node.shape()]);
+        h.update((node.path.segments().len() as u64).to_le_bytes());
+        for segment in node.path.segments() {
+            match segment {
+                Segment::Key(k) => {
+                    h.update([0]);
+                    h.update((k.len() as u64).to_le_bytes());
+                    h.update(k.as_bytes());
+                }
+                Segment::Index(i) => {
+                    h.update([1]);
+                    h.update((*i as u64).to_le_bytes());
+                }
+            }
+        }
+        if node.is_scalar() {
+            h.update((span.start as u64).to_le_bytes());
+            h.update((span.end as u64).to_le_bytes());
+        }
+    }
+
+    /// The digest of the nodes added so far.
+    pub(crate) fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+/// What a [`Rewriter`] holds once every node has passed.
+pub(crate) struct Rewritten {
+    /// The new text.
+    pub(crate) text: Zeroizing<String>,
+    /// The structure the new text must have: the old nodes, each scalar at the
+    /// place its replacement (or its unchanged text) was written.
+    pub(crate) expected: [u8; 32],
+    /// Each replaced value: its span in the old text and in the new one, in order.
+    pub(crate) replaced: Vec<(Range<usize>, Range<usize>)>,
+}
+
+/// Copies a document to a new text as its nodes stream past, with some scalars
+/// replaced, and fingerprints the structure the copy must have.
+pub(crate) struct Rewriter<'t> {
+    text: &'t str,
+    out: Zeroizing<String>,
+    /// How much of `text` is accounted for in `out`.
+    copied: usize,
+    expected: Structure,
+    replaced: Vec<(Range<usize>, Range<usize>)>,
+}
+
+impl<'t> Rewriter<'t> {
+    /// A rewriter of `text` whose result is expected to take about `capacity`
+    /// bytes. Opening never lengthens a text (a token is longer than the plaintext
+    /// it holds), so an opened text is written into `text.len()` bytes and never
+    /// moved, which would leave a copy of the plaintexts in freed memory.
+    pub(crate) fn new(text: &'t str, capacity: usize) -> Self {
+        Rewriter {
+            text,
+            out: Zeroizing::new(String::with_capacity(capacity)),
+            copied: 0,
+            expected: Structure::default(),
+            replaced: Vec::new(),
+        }
+    }
+
+    /// Passes a node on: a container as it is, a scalar as its own text or, with
+    /// `replacement`, as that text.
+    pub(crate) fn node(&mut self, node: &Node, replacement: Option<&str>) -> Result<(), Error> {
+        if !node.is_scalar() {
+            self.expected.add(node, 0..0);
+            return Ok(());
+        }
+        let span = node.span.clone();
+        let Some(before) = self.text.get(self.copied..span.start) else {
+            // The scanners give scalars in text order; anything else is a bug in
+            // one, and copying on would corrupt the file.
+            return Err(Error::CannotInsert {
+                path: ValuePath::root(),
+                reason: "a value came out of order while the file was read (please report this as a bug)",
+            });
+        };
+        self.out.push_str(before);
+        let start = self.out.len();
+        match replacement {
+            Some(r) => {
+                self.out.push_str(r);
+                self.replaced.push((span.clone(), start..self.out.len()));
+            }
+            None => self.out.push_str(&self.text[span.clone()]),
+        }
+        self.copied = span.end;
+        self.expected.add(node, start..self.out.len());
+        Ok(())
+    }
+
+    /// The new text, once the scan has given every node.
+    pub(crate) fn finish(mut self) -> Rewritten {
+        self.out.push_str(&self.text[self.copied..]);
+        Rewritten {
+            text: self.out,
+            expected: self.expected.finish(),
+            replaced: self.replaced,
+        }
+    }
+}
+
+/// Scans `text` into `sink`; the sink's first error waits until the whole text
+/// has been read, so that a document that does not parse is reported as such,
+/// whatever the values before the fault hold.
+pub(crate) fn scan_whole<S: NodeSink>(format: Format, text: &str, sink: S) -> Result<S, Error> {
+    let mut whole = Whole { sink, error: None };
+    format.scan_into(text, &mut whole)?;
+    match whole.error {
+        Some(e) => Err(e),
+        None => Ok(whole.sink),
+    }
+}
+
+/// A sink that keeps its inner sink's first error and passes nothing on after it.
+struct Whole<S> {
+    sink: S,
+    error: Option<Error>,
+}
+
+impl<S: NodeSink> NodeSink for Whole<S> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        if self.error.is_none()
+            && let Err(e) = self.sink.node(node)
+        {
+            self.error = Some(e);
+        }
+        Ok(())
+    }
+
+    fn container_end(&mut self, index: usize, end: usize) {
+        self.sink.container_end(index, end);
+    }
+}
+
+/// A sink that fingerprints a document and can keep one scalar's node.
+pub(crate) struct Fingerprint<'p> {
+    structure: Structure,
+    keep: Option<(u32, &'p ValuePath)>,
+    /// The node at `keep`, once seen.
+    pub(crate) kept: Option<Node>,
+}
+
+impl<'p> Fingerprint<'p> {
+    /// A fingerprint that also keeps the node at `keep` (document, path).
+    pub(crate) fn new(keep: Option<(u32, &'p ValuePath)>) -> Self {
+        Fingerprint {
+            structure: Structure::default(),
+            keep,
+            kept: None,
+        }
+    }
+
+    /// The digest of every node scanned.
+    pub(crate) fn finish(self) -> ([u8; 32], Option<Node>) {
+        (self.structure.finish(), self.kept)
+    }
+}
+
+impl NodeSink for Fingerprint<'_> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        self.structure.add(&node, node.span.clone());
+        if self
+            .keep
+            .is_some_and(|(d, p)| node.document == d && node.path == *p)
+        {
+            self.kept = Some(node);
+        }
+        Ok(())
+    }
+}
+
+/// Whether `rewritten` scans, in `format`, to exactly the structure expected of
+/// it; and the node at `keep` (document, path) of the new text, if there is one.
+pub(crate) fn verify(
+    format: Format,
+    rewritten: &Rewritten,
+    keep: Option<(u32, &ValuePath)>,
+) -> (bool, Option<Node>) {
+    let mut check = Fingerprint::new(keep);
+    let scanned = format.scan_into(&rewritten.text, &mut check).is_ok();
+    let (digest, kept) = check.finish();
+    (scanned && digest == rewritten.expected, kept)
+}
