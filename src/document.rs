@@ -294,7 +294,7 @@ fn open_where(
         format,
         opener: Opener::new(identities),
         want,
-        rewriter: Rewriter::new(text, text.len()),
+        rewriter: Rewriter::new(text, text.len()).recording(),
     };
     let rewritten = scan_whole(format, text, pass)?.rewriter.finish();
     if let (true, kept) = verify(format, &rewritten, keep) {

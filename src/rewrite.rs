@@ -65,7 +65,8 @@ pub(crate) struct Rewritten {
     /// The structure the new text must have: the old nodes, each scalar at the
     /// place its replacement (or its unchanged text) was written.
     pub(crate) expected: [u8; 32],
-    /// Each replaced value: its span in the old text and in the new one, in order.
+    /// Each replaced value, if recorded: its span in the old text and in the new
+    /// one, in order.
     pub(crate) replaced: Vec<(Range<usize>, Range<usize>)>,
 }
 
@@ -77,7 +78,8 @@ pub(crate) struct Rewriter<'t> {
     /// How much of `text` is accounted for in `out`.
     copied: usize,
     expected: Structure,
-    replaced: Vec<(Range<usize>, Range<usize>)>,
+    /// The replaced values, when asked for (see [`Rewriter::recording`]).
+    replaced: Option<Vec<(Range<usize>, Range<usize>)>>,
 }
 
 impl<'t> Rewriter<'t> {
@@ -91,8 +93,15 @@ impl<'t> Rewriter<'t> {
             out: Zeroizing::new(String::with_capacity(capacity)),
             copied: 0,
             expected: Structure::default(),
-            replaced: Vec::new(),
+            replaced: None,
         }
+    }
+
+    /// Also notes where each replaced value was and went, so that a failed check
+    /// can be traced to a value.
+    pub(crate) fn recording(mut self) -> Self {
+        self.replaced = Some(Vec::new());
+        self
     }
 
     /// Passes a node on: a container as it is, a scalar as its own text or, with
@@ -116,7 +125,9 @@ impl<'t> Rewriter<'t> {
         match replacement {
             Some(r) => {
                 self.out.push_str(r);
-                self.replaced.push((span.clone(), start..self.out.len()));
+                if let Some(r) = &mut self.replaced {
+                    r.push((span.clone(), start..self.out.len()));
+                }
             }
             None => self.out.push_str(&self.text[span.clone()]),
         }
@@ -131,7 +142,7 @@ impl<'t> Rewriter<'t> {
         Rewritten {
             text: self.out,
             expected: self.expected.finish(),
-            replaced: self.replaced,
+            replaced: self.replaced.unwrap_or_default(),
         }
     }
 }

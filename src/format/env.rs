@@ -116,7 +116,7 @@
 //!   --env-file`) would read its later lines as other keys. Keep multi-line
 //!   values out of files such loaders read.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ops::Range;
 
 use zeroize::Zeroizing;
@@ -506,8 +506,9 @@ pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Erro
         kind: NodeKind::Table,
         span: 0..0,
     })?;
-    // Each key and where it is first assigned.
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    // Each key assigned so far (where it was is found again only for an error:
+    // a position per key would make this set half as large again).
+    let mut seen: HashSet<&str> = HashSet::new();
     loop {
         s.skip_blanks();
         match s.peek() {
@@ -518,8 +519,8 @@ pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Erro
             }
             Some(_) => {
                 let (key, key_at, value) = s.assignment()?;
-                if let Some(first) = seen.insert(key, key_at) {
-                    let first = line_column(text, first).0;
+                if !seen.insert(key) {
+                    let first = first_line_of(text, key);
                     return Err(s.error(
                         key_at,
                         format!("duplicate key {key} (first set on line {first})"),
@@ -537,6 +538,27 @@ pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Erro
         }
     }
     Ok(())
+}
+
+/// The line on which `key` is first assigned in a document that assigns it.
+fn first_line_of(text: &str, key: &str) -> usize {
+    /// Stops the scan at the first assignment of the key (by failing it).
+    struct First<'k> {
+        key: &'k str,
+        at: Option<usize>,
+    }
+    impl NodeSink for First<'_> {
+        fn node(&mut self, node: Node) -> Result<(), Error> {
+            if node.path.name() == Some(self.key) && node.path.segments().len() == 1 {
+                self.at = Some(node.span.start);
+                return Err(Error::PathNotFound(node.path));
+            }
+            Ok(())
+        }
+    }
+    let mut first = First { key, at: None };
+    let _ = scan_into(text, &mut first);
+    line_column(text, first.at.unwrap_or(0)).0
 }
 
 /// Why no `.env` spelling of `s` reads as `s` to every loader, if none does (see
@@ -1017,6 +1039,10 @@ mod tests {
             (
                 "A=1\n\nexport A=2\n",
                 "line 3, column 8: invalid .env: duplicate key A (first set on line 1)",
+            ),
+            (
+                "AB=1\n# A=0\nB=\"\nA=\"\nexport A=2\nA=3\n",
+                "line 6, column 1: invalid .env: duplicate key A (first set on line 5)",
             ),
         ] {
             assert_eq!(err(text), want, "{text:?}");

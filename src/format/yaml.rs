@@ -539,7 +539,9 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                         last_end = s.end;
                         last_keep = false;
                     }
-                    info.keys.push((key.clone(), Held::Node));
+                    if keep_maps {
+                        info.keys.push((key.clone(), Held::Node));
+                    }
                     path.push(Segment::Key(key));
                     *expect_key = false;
                     continue;
