@@ -252,19 +252,59 @@ impl<R: RngCore + CryptoRng> NodeSink for Sealing<'_, '_, R> {
 pub(crate) fn splice_unchanged_structure(
     format: Format,
     text: &str,
-    nodes: &[Node],
     splices: &[Splice<'_>],
     bug: &'static str,
 ) -> Result<Zeroizing<String>, Error> {
-    let out = splice(text, splices);
-    let after = format.scan(&out)?;
-    if !same_structure(nodes, &after, splices, None) {
-        return Err(Error::CannotInsert {
+    replace_values(format, text, splices)?
+        .0
+        .ok_or(Error::CannotInsert {
             path: ValuePath::root(),
             reason: bug,
-        });
+        })
+}
+
+/// Replaces the scalars whose spans the splices (sorted by position) name by the
+/// splices' texts, in one pass, and checks the structure of the result (the
+/// re-parse check). Gives the new text if it kept the structure, and the path of
+/// the last value replaced.
+pub(crate) fn replace_values(
+    format: Format,
+    text: &str,
+    splices: &[Splice<'_>],
+) -> Result<(Option<Zeroizing<String>>, Option<ValuePath>), Error> {
+    let pass = Replay {
+        rewriter: Rewriter::new(text, text.len()),
+        splices,
+        next: 0,
+        last: None,
+    };
+    let pass = scan_whole(format, text, pass)?;
+    let rewritten = pass.rewriter.finish();
+    // A splice that is not a scalar's span was not applied: not intact either.
+    let intact = pass.next == splices.len() && verify(format, &rewritten, None).0;
+    Ok((intact.then_some(rewritten.text), pass.last))
+}
+
+/// [`replace_values`]' pass over the nodes.
+struct Replay<'r, 'a, 't> {
+    rewriter: Rewriter<'t>,
+    splices: &'r [Splice<'a>],
+    next: usize,
+    last: Option<ValuePath>,
+}
+
+impl NodeSink for Replay<'_, '_, '_> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        match self.splices.get(self.next) {
+            Some(s) if node.is_scalar() && node.span == s.span => {
+                self.next += 1;
+                self.rewriter.node(&node, Some(s.text))?;
+                self.last = Some(node.path);
+                Ok(())
+            }
+            _ => self.rewriter.node(&node, None),
+        }
     }
-    Ok(out)
 }
 
 /// A value already sealed must carry the key id being sealed to.
@@ -305,32 +345,29 @@ fn open_where(
     // structure is intact and with all of them it is not, so a binary search finds
     // such a value in O(log m) passes (a linear search would let a file of forged
     // tokens cost one pass per token).
-    let replaced: Vec<(Range<usize>, &str)> = rewritten
+    let splices: Vec<Splice<'_>> = rewritten
         .replaced
         .iter()
-        .map(|(old, new)| (old.clone(), &rewritten.text[new.clone()]))
+        .map(|(old, new)| Splice {
+            span: old.clone(),
+            text: &rewritten.text[new.clone()],
+        })
         .collect();
-    let replay = |n: usize| -> Result<(bool, Option<ValuePath>), Error> {
-        let pass = Replay {
-            rewriter: Rewriter::new(text, text.len()),
-            replaced: &replaced[..n],
-            next: 0,
-            last: None,
-        };
-        let pass = scan_whole(format, text, pass)?;
-        Ok((verify(format, &pass.rewriter.finish(), None).0, pass.last))
+    let intact = |n: usize| -> Result<_, Error> {
+        let (out, last) = replace_values(format, text, &splices[..n])?;
+        Ok((out.is_some(), last))
     };
-    let (mut good, mut bad) = (0, replaced.len());
+    let (mut good, mut bad) = (0, splices.len());
     while bad - good > 1 {
         let mid = good + (bad - good) / 2;
-        if replay(mid)?.0 {
+        if intact(mid)?.0 {
             good = mid;
         } else {
             bad = mid;
         }
     }
     // `bad` is at least 1: with nothing put back the text is the sealed document.
-    let path = replay(bad)?.1.unwrap_or_default();
+    let path = intact(bad)?.1.unwrap_or_default();
     Err(open_failure(
         &path,
         OpenError::Refused("the opened text would change the file's structure when put back"),
@@ -370,29 +407,6 @@ impl<W: Fn(u32, &ValuePath) -> bool> NodeSink for Opening<'_, '_, W> {
             )));
         }
         self.rewriter.node(&node, Some(raw))
-    }
-}
-
-/// Puts back the first opened values only, to find the one that breaks the
-/// structure; remembers the path of the last one put back.
-struct Replay<'r, 't> {
-    rewriter: Rewriter<'t>,
-    replaced: &'r [(Range<usize>, &'r str)],
-    next: usize,
-    last: Option<ValuePath>,
-}
-
-impl NodeSink for Replay<'_, '_> {
-    fn node(&mut self, node: Node) -> Result<(), Error> {
-        match self.replaced.get(self.next) {
-            Some((span, raw)) if node.is_scalar() && node.span == *span => {
-                self.next += 1;
-                self.rewriter.node(&node, Some(raw))?;
-                self.last = Some(node.path);
-                Ok(())
-            }
-            _ => self.rewriter.node(&node, None),
-        }
     }
 }
 

@@ -16,7 +16,7 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::document::{
-    Splice, check_key, open_failure, same_structure, splice, splice_unchanged_structure,
+    Splice, check_key, open_failure, replace_values, splice, splice_unchanged_structure,
 };
 use crate::error::{Error, OpenError};
 use crate::format::{Format, Node};
@@ -160,6 +160,8 @@ pub fn open_for_edit(
         }
         opened.push((node.span.clone(), raw));
     }
+    // TOML's nodes come grouped by table, not in text order.
+    opened.sort_by_key(|(span, _)| span.start);
     let splices: Vec<Splice<'_>> = opened
         .iter()
         .map(|(span, raw)| Splice {
@@ -167,20 +169,13 @@ pub fn open_for_edit(
             text: raw.as_str(),
         })
         .collect();
-    let out = splice(text, &splices);
-    let intact = format
-        .scan(&out)
-        .is_ok_and(|after| same_structure(&nodes, &after, &splices, None));
-    if !intact {
+    let Some(text) = replace_values(format, text, &splices)?.0 else {
         return Err(open_failure(
             &ValuePath::root(),
             OpenError::Refused("the opened text would change the file's structure when put back"),
         ));
-    }
-    Ok(EditView {
-        text: out,
-        conflicts,
-    })
+    };
+    Ok(EditView { text, conflicts })
 }
 
 /// What [`reseal`] did.
@@ -278,7 +273,6 @@ pub fn reseal<R: RngCore + CryptoRng>(
     let out = splice_unchanged_structure(
         format,
         plain,
-        &nodes,
         &splices,
         "sealing would change the file's structure (please report this as a bug)",
     )?;

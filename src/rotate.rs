@@ -101,7 +101,6 @@ pub fn rekey_document(
     let out = splice_unchanged_structure(
         format,
         text,
-        &nodes,
         &splices,
         "re-sealing would change the file's structure (please report this as a bug)",
     )?;

@@ -250,3 +250,28 @@ fn a_broken_conflict_marker_is_malformed() {
         }
     }
 }
+
+/// A TOML sub-table after another table: its nodes come grouped by table, not in
+/// text order, and opening for an edit (then re-sealing the edit) must still put
+/// every value back in its place.
+#[test]
+fn tables_out_of_text_order_open_for_an_edit() {
+    let (_, ids) = key();
+    let text = "[a]\npassword = \"one\"\n[b]\npassword = \"two\"\n[a.c]\npassword = \"three\"\n";
+    let sealed = seal(text);
+    let view = cachet::reseal::open_for_edit(Format::Toml, &sealed, &ids).unwrap();
+    assert_eq!(view.text.as_str(), text);
+    let edited = text.replace("two", "deux");
+    let (out, report) = cachet::reseal(
+        Format::Toml,
+        &sealed,
+        &ids,
+        &edited,
+        &Selection::Default,
+        &mut sealer(),
+    )
+    .unwrap();
+    assert_eq!((report.kept, report.sealed.len()), (2, 1));
+    let opened = cachet::open_document(Format::Toml, &out, &ids).unwrap();
+    assert_eq!(opened.as_str(), edited);
+}
