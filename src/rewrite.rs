@@ -229,3 +229,110 @@ pub(crate) fn verify(
     let (digest, kept) = check.finish();
     (scanned && digest == rewritten.expected, kept)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::document::{Splice, replace_values, same_structure, splice};
+    use crate::format::Format;
+
+    /// Every fixture of `testdata/` with its format.
+    fn fixtures() -> Vec<(Format, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut out = Vec::new();
+        for (dir, format) in [
+            ("toml", Format::Toml),
+            ("json", Format::Json),
+            ("yaml", Format::Yaml),
+            ("env", Format::Env),
+        ] {
+            let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            for f in files {
+                let format = if f.extension().is_some_and(|e| e == "jsonc") {
+                    Format::Jsonc
+                } else {
+                    format
+                };
+                out.push((format, std::fs::read_to_string(f).unwrap()));
+            }
+        }
+        out
+    }
+
+    /// Texts that keep a document's structure in some places and break it in
+    /// others, in every format's syntax.
+    const TEXTS: &[&str] = &[
+        "x",
+        "\"x\"",
+        "'x'",
+        "1",
+        "true",
+        "b, c",
+        "\"a\", \"b\"",
+        "x\ny = 1",
+        "x\n[t]",
+        "x # c",
+        "[1]",
+        "{a: 1}",
+        "{\"a\": 1}",
+        "x\n---\ny: 1",
+        "- x",
+        "a: b",
+        "",
+        "\"x\"\n",
+        "x\\",
+        "'a''b'",
+        "|\n  a",
+        "\"x\" # c",
+        "x\r\ny=1",
+        "[[t]]",
+        "1,",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// The one-pass check (fingerprints of node sequences) accepts a document
+        /// exactly when the check as `spec/format.md` 9.3 states it (the same
+        /// nodes, each scalar where the splices put it) does.
+        #[test]
+        fn the_fingerprint_check_is_the_specified_check(
+            file in any::<prop::sample::Index>(),
+            picks in prop::collection::vec((any::<prop::sample::Index>(), 0..TEXTS.len()), 1..4),
+        ) {
+            let all = fixtures();
+            let (format, text) = &all[file.index(all.len())];
+            let nodes = format.scan(text).unwrap();
+            let spans: Vec<_> = nodes
+                .iter()
+                .filter(|n| n.is_scalar())
+                .map(|n| n.span.clone())
+                .collect();
+            prop_assume!(!spans.is_empty());
+            let mut chosen: Vec<_> = picks
+                .iter()
+                .map(|(i, t)| (spans[i.index(spans.len())].clone(), TEXTS[*t]))
+                .collect();
+            chosen.sort_by_key(|(s, _)| s.start);
+            chosen.dedup_by_key(|(s, _)| s.start);
+            let splices: Vec<Splice<'_>> = chosen
+                .iter()
+                .map(|(span, t)| Splice { span: span.clone(), text: t })
+                .collect();
+            let specified = format
+                .scan(&splice(text, &splices))
+                .is_ok_and(|after| same_structure(&nodes, &after, &splices, None));
+            let (out, _) = replace_values(*format, text, &splices).unwrap();
+            prop_assert_eq!(out.is_some(), specified, "{:?} {:?}", format, chosen);
+            if let Some(out) = out {
+                let spliced = splice(text, &splices);
+                prop_assert_eq!(out.as_str(), spliced.as_str());
+            }
+        }
+    }
+}
