@@ -16,7 +16,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::BuildHasher;
 use std::ops::Range;
 
 use toml_parser::decoder::ScalarKind;
@@ -45,6 +46,14 @@ const ROOT: u32 = 0;
 /// `toml_edit`'s): the error path parses the text again with it, so messages and
 /// positions do not depend on which scanner found the problem.
 pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+    // The key map records where each key is with 31-bit offsets (a flag takes the
+    // top bit). A TOML file of 2 GiB or more is not a configuration file; it is
+    // still read, the old way, with `toml_edit`'s whole document.
+    if i32::try_from(text.len()).is_err() {
+        let mut nodes = super::toml::scan(text)?;
+        nodes.sort_by_key(|n| n.span.start);
+        return nodes.into_iter().try_for_each(|n| sink.node(n));
+    }
     let mut scanner = Scanner::new(text, sink);
     match scanner.run() {
         Ok(()) => Ok(()),
@@ -123,6 +132,117 @@ enum InlineSlot {
     Table(u32),
 }
 
+/// Where the decoded text of a recorded key is: a slice of the document (most
+/// keys: bare ones, and quoted ones without escapes), or of [`KeyMap::owned`]
+/// when the top bit of `len` is set.
+#[derive(Clone, Copy)]
+struct KeyText {
+    start: u32,
+    len: u32,
+}
+
+/// The flag in [`KeyText::len`] for keys held in [`KeyMap::owned`].
+const OWNED: u32 = 1 << 31;
+
+/// One key of one table: 24 bytes, where a general map of `(u32, String)` to
+/// [`Slot`] would take twice that (plus the strings' allocations) for every key
+/// of the document.
+#[derive(Clone, Copy)]
+struct KeyEntry {
+    table: u32,
+    key: KeyText,
+    slot: Slot,
+}
+
+/// Every key of every (non-inline) table seen so far, by table id and decoded
+/// key, keeping the keys' texts in the document where they can.
+struct KeyMap<'t> {
+    text: &'t str,
+    /// The decoded texts of keys that are not slices of the document.
+    owned: String,
+    entries: hashbrown::HashTable<KeyEntry>,
+    /// A keyed (`SipHash`) hasher, so that no document can make the map slow.
+    hasher: RandomState,
+}
+
+impl<'t> KeyMap<'t> {
+    fn new(text: &'t str) -> Self {
+        KeyMap {
+            text,
+            owned: String::new(),
+            entries: hashbrown::HashTable::new(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// The text of a recorded key.
+    fn text_of<'a>(text: &'a str, owned: &'a str, key: KeyText) -> &'a str {
+        let (from, len) = if key.len & OWNED == 0 {
+            (text, key.len)
+        } else {
+            (owned, key.len & !OWNED)
+        };
+        let start = key.start as usize;
+        from.get(start..start + len as usize).unwrap_or_default()
+    }
+
+    /// What `key` of table `table` is, if it exists.
+    fn get(&self, table: u32, key: &str) -> Option<Slot> {
+        let hash = self.hasher.hash_one((table, key));
+        let (text, owned) = (self.text, self.owned.as_str());
+        self.entries
+            .find(hash, |e| {
+                e.table == table && Self::text_of(text, owned, e.key) == key
+            })
+            .map(|e| e.slot)
+    }
+
+    /// Records that `key` of table `table` is `slot`.
+    fn set(&mut self, table: u32, key: &str, slot: Slot) {
+        let hash = self.hasher.hash_one((table, key));
+        let (text, owned) = (self.text, self.owned.as_str());
+        if let Some(e) = self.entries.find_mut(hash, |e| {
+            e.table == table && Self::text_of(text, owned, e.key) == key
+        }) {
+            e.slot = slot;
+            return;
+        }
+        let key = self.store(key);
+        let (text, owned, hasher) = (self.text, self.owned.as_str(), &self.hasher);
+        self.entries
+            .insert_unique(hash, KeyEntry { table, key, slot }, |e| {
+                hasher.hash_one((e.table, Self::text_of(text, owned, e.key)))
+            });
+    }
+
+    /// Where a new key's text is kept: in place when it is a slice of the
+    /// document, else appended to `owned`. Offsets fit in 31 bits because the
+    /// document is shorter than 2 GiB, and `owned` holds at most one decoded key
+    /// per key written in it, each no longer than its text.
+    fn store(&mut self, key: &str) -> KeyText {
+        // A key decoded without copying is a slice of the document: its offset is
+        // the distance between the two pointers (compared, never dereferenced),
+        // kept only if the document has the same text there.
+        let start = (key.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        if let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(key.len()))
+            && len & OWNED == 0
+            && self
+                .text
+                .get(start as usize..(start as usize).saturating_add(len as usize))
+                == Some(key)
+        {
+            return KeyText { start, len };
+        }
+        let start = u32::try_from(self.owned.len()).unwrap_or(u32::MAX);
+        self.owned.push_str(key);
+        let len = u32::try_from(key.len()).unwrap_or(0) & !OWNED;
+        KeyText {
+            start,
+            len: len | OWNED,
+        }
+    }
+}
+
 /// A key's parts, decoded, each with the span of its text.
 type Keys<'t> = Vec<(Cow<'t, str>, Span)>;
 
@@ -133,8 +253,8 @@ struct Scanner<'t, 's, S> {
     given: usize,
     budget: PathBudget,
     failed: Failed,
-    /// Every key of every table seen so far, by (table id, key).
-    keys: HashMap<(u32, Cow<'t, str>), Slot>,
+    /// Every key of every table seen so far.
+    keys: KeyMap<'t>,
     /// Each table's flags, by id.
     flags: Vec<Flags>,
     /// The table the current section's keys go in, and its path.
@@ -191,7 +311,7 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
             given: 0,
             budget: PathBudget::new(text),
             failed: Failed::default(),
-            keys: HashMap::new(),
+            keys: KeyMap::new(text),
             flags: vec![Flags {
                 implicit: false,
                 dotted: false,
@@ -397,14 +517,14 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
         // tables stands for its last element; a value cannot be gone through.
         for (key, span) in parents {
             path.push(Segment::Key(key.to_string()));
-            table = match self.keys.get(&(table, key.clone())).copied() {
+            table = match self.keys.get(table, key) {
                 None => {
                     let flags = Flags {
                         implicit: true,
                         dotted: false,
                     };
                     let id = self.new_table(flags, span.start())?;
-                    self.keys.insert((table, key.clone()), Slot::Table(id));
+                    self.keys.set(table, key, Slot::Table(id));
                     self.node(&path, NodeKind::Table, 0..0)?;
                     id
                 }
@@ -421,7 +541,7 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
             implicit: false,
             dotted: false,
         };
-        let slot = self.keys.get(&(table, last.clone())).copied();
+        let slot = self.keys.get(table, last);
         let section = if array {
             let (len, element) = match slot {
                 None => {
@@ -436,7 +556,7 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
                 Some(_) => return Err(Stop::Reject(at)),
             };
             let entry = Slot::Tables { len, last: element };
-            self.keys.insert((table, last.clone()), entry);
+            self.keys.set(table, last, entry);
             path.push(Segment::Index(len as usize - 1));
             self.node(&path, NodeKind::Table, 0..0)?;
             element
@@ -444,7 +564,7 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
             match slot {
                 None => {
                     let id = self.new_table(explicit, at)?;
-                    self.keys.insert((table, last.clone()), Slot::Table(id));
+                    self.keys.set(table, last, Slot::Table(id));
                     self.node(&path, NodeKind::Table, 0..0)?;
                     id
                 }
@@ -484,14 +604,14 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
         // array of tables stands for its last element, as in `toml_edit`.
         for (key, span) in parents {
             path.push(Segment::Key(key.to_string()));
-            table = match self.keys.get(&(table, key.clone())).copied() {
+            table = match self.keys.get(table, key) {
                 None => {
                     let flags = Flags {
                         implicit: true,
                         dotted: true,
                     };
                     let id = self.new_table(flags, span.start())?;
-                    self.keys.insert((table, key.clone()), Slot::Table(id));
+                    self.keys.set(table, key, Slot::Table(id));
                     self.node(&path, NodeKind::Table, 0..0)?;
                     id
                 }
@@ -515,17 +635,17 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
         if !parents.is_empty() && !self.flags(table, last_span.start())?.implicit {
             return Err(Stop::Reject(last_span.start()));
         }
-        match self.keys.entry((table, last.clone())) {
-            Entry::Occupied(_) => return Err(Stop::Reject(last_span.start())),
-            Entry::Vacant(v) => {
-                v.insert(Slot::Value);
-            }
+        if self.keys.get(table, last).is_some() {
+            return Err(Stop::Reject(last_span.start()));
         }
+        self.keys.set(table, last, Slot::Value);
         path.push(Segment::Key(last.to_string()));
         self.value(value, cur, &mut path)
     }
 
     /// A value starting at `event`, at `path`, with everything inside it.
+    /// The recursion is bounded: the parser refuses more than [`LIMIT`] levels of
+    /// nesting, and a refused expression never gets here.
     fn value(
         &mut self,
         event: Event,
@@ -734,6 +854,10 @@ mod tests {
             ("a = 1\n\"a\" = 2\n", false),
             ("a = 1\n'a' = 2\n", false),
             ("\"\\u0061\" = 1\na = 2\n", false),
+            ("[\"\\u0061\"]\n[a]\n", false),
+            ("\"\\u0061\".b = 1\n[a.c]\n[\"\\u0061\".b]\n", false),
+            ("\"\\u0061\".b = 1\n[a.c]\n", true),
+            ("[\"a\\\"b\"]\nx = 1\n[\"a\\u0022b\"]\n", false),
             ("a = 1\nb = 2\n", true),
             // A table defined twice.
             ("[a]\n[a]\n", false),
