@@ -1056,3 +1056,15 @@ pub fn survey(data: &[u8]) {
         );
     }
 }
+
+/// `toml_scan`: on UTF-8 input, the streaming TOML scanner (`scan_into`) and the
+/// `toml_edit`-based one (`scan`) agree: both accept with the same nodes, or both
+/// reject with the same error; the streaming nodes come in document order.
+pub fn toml_scan(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(difference) = cachet::fuzzing::toml_scanners_agree(text) {
+        panic!("the TOML scanners disagree: {difference}\ninput: {text:?}");
+    }
+}

@@ -48,6 +48,8 @@ pub mod error;
 pub mod export;
 pub mod findings;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod glob;
 pub mod identity_file;

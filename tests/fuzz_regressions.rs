@@ -141,3 +141,8 @@ fn sops_inputs() {
 fn survey_inputs() {
     replay("survey", checks::survey);
 }
+
+#[test]
+fn toml_scan_inputs() {
+    replay("toml_scan", checks::toml_scan);
+}

@@ -19,6 +19,7 @@ use crate::path::ValuePath;
 pub mod env;
 pub mod json;
 pub mod toml;
+pub(crate) mod toml_stream;
 pub mod yaml;
 
 /// A configuration file format.

@@ -46,12 +46,10 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
     Ok(nodes.list)
 }
 
-/// Gives every node of the document to `sink`: the containers first (a section's
-/// span is empty), then in text order. `toml_edit` groups nodes by table.
+/// Gives every node of the document to `sink` in text order, the same nodes as
+/// [`scan`] finds, without holding the whole document (see `toml_stream`).
 pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
-    let mut nodes = scan(text)?;
-    nodes.sort_by_key(|n| n.span.start);
-    nodes.into_iter().try_for_each(|n| sink.node(n))
+    super::toml_stream::scan_into(text, sink)
 }
 
 /// The nodes found so far, within the document's path budget.
