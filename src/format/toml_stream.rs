@@ -47,12 +47,15 @@ const ROOT: u32 = 0;
 /// positions do not depend on which scanner found the problem.
 pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
     // The key map records where each key is with 31-bit offsets (a flag takes the
-    // top bit). A TOML file of 2 GiB or more is not a configuration file; it is
-    // still read, the old way, with `toml_edit`'s whole document.
+    // top bit). A TOML file of 2 GiB or more is not a configuration file, and
+    // reading it another way would give its nodes in another order.
     if i32::try_from(text.len()).is_err() {
-        let mut nodes = super::toml::scan(text)?;
-        nodes.sort_by_key(|n| n.span.start);
-        return nodes.into_iter().try_for_each(|n| sink.node(n));
+        return Err(Error::Parse {
+            format: Format::Toml,
+            line: 1,
+            column: 1,
+            message: "the file is 2 GiB or larger, more than cachet reads as TOML".into(),
+        });
     }
     let mut scanner = Scanner::new(text, sink);
     match scanner.run() {
