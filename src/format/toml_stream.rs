@@ -507,6 +507,50 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
         self.flags.get_mut(id as usize).ok_or(Stop::Reject(at))
     }
 
+    /// Goes from `table` into its part `key` on the way to a header's or a dotted
+    /// key's last part, and onto `path`: a missing table is created as an
+    /// implicit one; an array of tables stands for its last element, as in
+    /// `toml_edit`; a value cannot be gone through. A `dotted` key may only go
+    /// through implicit tables (not ones a header defined), and marks them as
+    /// made by dotted keys.
+    fn enter(
+        &mut self,
+        table: u32,
+        key: &str,
+        at: usize,
+        path: &mut ValuePath,
+        dotted: bool,
+    ) -> Result<u32, Stop> {
+        path.push(Segment::Key(key.to_string()));
+        match self.keys.get(table, key) {
+            None => {
+                let flags = Flags {
+                    implicit: true,
+                    dotted,
+                };
+                let id = self.new_table(flags, at)?;
+                self.keys.set(table, key, Slot::Table(id));
+                self.node(path, NodeKind::Table, 0..0)?;
+                Ok(id)
+            }
+            Some(Slot::Table(id)) => {
+                if dotted {
+                    let flags = self.flags(id, at)?;
+                    if !flags.implicit {
+                        return Err(Stop::Reject(at));
+                    }
+                    flags.dotted = true;
+                }
+                Ok(id)
+            }
+            Some(Slot::Tables { len, last }) => {
+                path.push(Segment::Index(len.saturating_sub(1) as usize));
+                Ok(last)
+            }
+            Some(Slot::Value) => Err(Stop::Reject(at)),
+        }
+    }
+
     /// A `[header]` or `[[header]]`: the table it defines or the element it adds
     /// becomes the current section.
     fn header(&mut self, keys: Keys<'t>, array: bool) -> Result<(), Stop> {
@@ -516,28 +560,8 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
         let at = last_span.start();
         let mut path = ValuePath::root();
         let mut table = ROOT;
-        // The parents: created as implicit tables where missing; an array of
-        // tables stands for its last element; a value cannot be gone through.
         for (key, span) in parents {
-            path.push(Segment::Key(key.to_string()));
-            table = match self.keys.get(table, key) {
-                None => {
-                    let flags = Flags {
-                        implicit: true,
-                        dotted: false,
-                    };
-                    let id = self.new_table(flags, span.start())?;
-                    self.keys.set(table, key, Slot::Table(id));
-                    self.node(&path, NodeKind::Table, 0..0)?;
-                    id
-                }
-                Some(Slot::Table(id)) => id,
-                Some(Slot::Tables { len, last }) => {
-                    path.push(Segment::Index(len.saturating_sub(1) as usize));
-                    last
-                }
-                Some(Slot::Value) => return Err(Stop::Reject(span.start())),
-            };
+            table = self.enter(table, key, span.start(), &mut path, false)?;
         }
         path.push(Segment::Key(last.to_string()));
         let explicit = Flags {
@@ -602,36 +626,8 @@ impl<'t, 's, S: NodeSink> Scanner<'t, 's, S> {
         };
         let mut path = self.section_path.clone();
         let mut table = self.section;
-        // The dotted parts: created as implicit (dotted) tables where missing;
-        // existing tables must be implicit ones (not defined by a header); an
-        // array of tables stands for its last element, as in `toml_edit`.
         for (key, span) in parents {
-            path.push(Segment::Key(key.to_string()));
-            table = match self.keys.get(table, key) {
-                None => {
-                    let flags = Flags {
-                        implicit: true,
-                        dotted: true,
-                    };
-                    let id = self.new_table(flags, span.start())?;
-                    self.keys.set(table, key, Slot::Table(id));
-                    self.node(&path, NodeKind::Table, 0..0)?;
-                    id
-                }
-                Some(Slot::Table(id)) => {
-                    let flags = self.flags(id, span.start())?;
-                    if !flags.implicit {
-                        return Err(Stop::Reject(span.start()));
-                    }
-                    flags.dotted = true;
-                    id
-                }
-                Some(Slot::Tables { len, last }) => {
-                    path.push(Segment::Index(len.saturating_sub(1) as usize));
-                    last
-                }
-                Some(Slot::Value) => return Err(Stop::Reject(span.start())),
-            };
+            table = self.enter(table, key, span.start(), &mut path, true)?;
         }
         // The table a dotted key writes into must itself be implicit (so not the
         // element of an array of tables either).
