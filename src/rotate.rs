@@ -10,11 +10,12 @@
 use rand_core::OsRng;
 use zeroize::Zeroizing;
 
-use crate::document::{Splice, open_failure, splice_unchanged_structure};
+use crate::document::open_failure;
 use crate::error::{Error, OpenError};
-use crate::format::Format;
+use crate::format::{Format, Node, NodeSink};
 use crate::key::{Identities, PublicKey};
 use crate::path::ValuePath;
+use crate::rewrite::{Rewriter, scan_whole, verify};
 use crate::sealed_value::{Opener, Place, Sealer};
 use crate::token::{SealedAt, Token};
 
@@ -36,15 +37,49 @@ pub fn rekey_document(
     from: &Identities,
     to: &PublicKey,
 ) -> Result<(Zeroizing<String>, RekeyReport), Error> {
-    let nodes = format.scan(text)?;
-    let mut opener = Opener::new(from);
-    // One sealer per sealed-at time kept, so a file costs one ephemeral key per
-    // distinct time rather than one per value.
-    let mut sealers: Vec<(SealedAt, Sealer)> = Vec::new();
-    let mut replaced: Vec<(std::ops::Range<usize>, &ValuePath, String)> = Vec::new();
-    for node in nodes.iter().filter(|n| n.is_scalar()) {
+    let pass = Rekeying {
+        format,
+        from,
+        to,
+        opener: Opener::new(from),
+        sealers: Vec::new(),
+        // A re-sealed token is as long as the one it replaces.
+        rewriter: Rewriter::new(text, text.len()),
+        report: RekeyReport::default(),
+    };
+    let pass = scan_whole(format, text, pass)?;
+    if pass.report.resealed.is_empty() {
+        return Ok((Zeroizing::new(text.to_string()), pass.report));
+    }
+    let rewritten = pass.rewriter.finish();
+    if !verify(format, &rewritten, None).0 {
+        return Err(Error::CannotInsert {
+            path: ValuePath::root(),
+            reason: "re-sealing would change the file's structure (please report this as a bug)",
+        });
+    }
+    Ok((rewritten.text, pass.report))
+}
+
+/// [`rekey_document`]'s pass over the nodes: re-seals each value sealed to an old
+/// key as it comes.
+struct Rekeying<'k, 't> {
+    format: Format,
+    from: &'k Identities,
+    to: &'k PublicKey,
+    opener: Opener<'k>,
+    /// One sealer per sealed-at time kept, so a file costs one ephemeral key per
+    /// distinct time rather than one per value.
+    sealers: Vec<(SealedAt, Sealer)>,
+    rewriter: Rewriter<'t>,
+    report: RekeyReport,
+}
+
+impl Rekeying<'_, '_> {
+    /// The new literal for a node's value, or `None` to keep it as it is.
+    fn resealed(&mut self, node: &Node) -> Result<Option<String>, Error> {
         let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) else {
-            continue;
+            return Ok(None);
         };
         let fail = |reason| open_failure(&node.path, reason);
         if crate::reseal::Conflict::parse(s).is_some() {
@@ -53,58 +88,48 @@ pub fn rekey_document(
             )));
         }
         let token = Token::parse(s).map_err(fail)?;
-        if from.get(&token.key_id).is_none() {
-            continue;
+        if self.from.get(&token.key_id).is_none() {
+            return Ok(None);
         }
         let place = Place {
-            format,
+            format: self.format,
             document: node.document,
             path: &node.path,
         };
-        let raw = opener.open(&token, &place).map_err(fail)?;
-        let i = match sealers.iter().position(|(at, _)| *at == token.sealed_at) {
+        let raw = self.opener.open(&token, &place).map_err(fail)?;
+        let i = match self
+            .sealers
+            .iter()
+            .position(|(at, _)| *at == token.sealed_at)
+        {
             Some(i) => i,
             None => {
-                let sealer = Sealer::with_rng(to, OsRng, token.sealed_at).map_err(|_| {
+                let sealer = Sealer::with_rng(self.to, OsRng, token.sealed_at).map_err(|_| {
                     fail(OpenError::Refused(
                         "the new key is a low-order point, which nothing may be sealed to",
                     ))
                 })?;
-                sealers.push((token.sealed_at, sealer));
-                sealers.len() - 1
+                self.sealers.push((token.sealed_at, sealer));
+                self.sealers.len() - 1
             }
         };
-        let new = sealers[i]
+        let new = self.sealers[i]
             .1
             .seal(&raw, &place)
             .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
-        replaced.push((
-            node.span.clone(),
-            &node.path,
-            format.sealed_literal(&new.to_string()),
-        ));
+        Ok(Some(self.format.sealed_literal(&new.to_string())))
     }
-    replaced.sort_by_key(|r| r.0.start);
-    let report = RekeyReport {
-        resealed: replaced.iter().map(|r| r.1.clone()).collect(),
-    };
-    if replaced.is_empty() {
-        return Ok((Zeroizing::new(text.to_string()), report));
+}
+
+impl NodeSink for Rekeying<'_, '_> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        let literal = self.resealed(&node)?;
+        self.rewriter.node(&node, literal.as_deref())?;
+        if literal.is_some() {
+            self.report.resealed.push(node.path);
+        }
+        Ok(())
     }
-    let splices: Vec<Splice<'_>> = replaced
-        .iter()
-        .map(|(span, _, literal)| Splice {
-            span: span.clone(),
-            text: literal,
-        })
-        .collect();
-    let out = splice_unchanged_structure(
-        format,
-        text,
-        &splices,
-        "re-sealing would change the file's structure (please report this as a bug)",
-    )?;
-    Ok((out, report))
 }
 
 #[cfg(test)]
