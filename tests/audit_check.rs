@@ -6,11 +6,11 @@
 //! against `spec/audit.schema.json`. No output ever holds a secret value.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{Out, run_cachet};
+use common::{Out, RepoDir, run_cachet};
 
 /// Every plaintext secret the tests write: none may appear in any output.
 const SECRETS: &[&str] = &[
@@ -29,21 +29,10 @@ const SECRETS: &[&str] = &[
 
 const GITHUB_TOKEN: &str = "ghp_R2d2C3poLukeLeiaHanChewieX0123456789";
 
-struct Repo {
-    dir: tempfile::TempDir,
-}
+/// The shared repository directory; this suite's commands on it follow.
+type Repo = RepoDir;
 
 impl Repo {
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("repo")
-    }
-
-    fn home(&self, who: &str) -> PathBuf {
-        let h = self.dir.path().join(format!("home-{who}"));
-        fs::create_dir_all(&h).unwrap();
-        h
-    }
-
     fn write(&self, rel: &str, text: &str) {
         let p = self.root().join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -115,10 +104,7 @@ impl Repo {
 /// every 30 days) and staging (config/staging/**), made by `ada`, with one sealed
 /// file each, committed.
 fn repository() -> Repo {
-    let r = Repo {
-        dir: tempfile::tempdir().unwrap(),
-    };
-    fs::create_dir_all(r.root()).unwrap();
+    let r = Repo::new();
     r.git(&["init", "-q"]);
     r.git(&["config", "user.name", "Test"]);
     r.git(&["config", "user.email", "test@example.invalid"]);

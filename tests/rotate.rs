@@ -5,29 +5,18 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{Out, isolate, run_cachet};
+use common::{Out, RepoDir, isolate, run_cachet};
 
 const ENVS: [&str; 3] = ["production", "staging", "dev"];
 
-struct Repo {
-    dir: tempfile::TempDir,
-}
+/// The shared repository directory; this suite's commands on it follow.
+type Repo = RepoDir;
 
 impl Repo {
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("repo")
-    }
-
-    fn home(&self, who: &str) -> PathBuf {
-        let h = self.dir.path().join(format!("home-{who}"));
-        fs::create_dir_all(&h).unwrap();
-        h
-    }
-
     fn run_env(&self, who: &str, args: &[&str], env: &[(&str, &str)]) -> Out {
         let mut env = env.to_vec();
         env.push(("USER", who));
@@ -89,10 +78,7 @@ impl Repo {
 /// Three environments and forty files (TOML, YAML, JSON and .env), all sealed;
 /// returns the repository and the plaintext of each file.
 fn repository() -> (Repo, BTreeMap<String, String>) {
-    let r = Repo {
-        dir: tempfile::tempdir().unwrap(),
-    };
-    fs::create_dir_all(r.root()).unwrap();
+    let r = Repo::new();
     r.keygen("ada");
     r.ok("ada", &["init"]);
     for env in ENVS {

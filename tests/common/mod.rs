@@ -80,6 +80,33 @@ pub fn untouched_lines<'t>(format: Format, text: &'t str, paths: &[ValuePath]) -
     out
 }
 
+/// A temporary directory holding a repository (`repo/`, created) and, beside it,
+/// a home directory for each user (`home-<who>/`, created when first asked for).
+pub struct RepoDir {
+    /// The temporary directory itself (removed on drop).
+    pub dir: tempfile::TempDir,
+}
+
+impl RepoDir {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("repo")).unwrap();
+        RepoDir { dir }
+    }
+
+    /// The repository's root.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// `who`'s home directory.
+    pub fn home(&self, who: &str) -> PathBuf {
+        let h = self.dir.path().join(format!("home-{who}"));
+        fs::create_dir_all(&h).unwrap();
+        h
+    }
+}
+
 /// What a `cachet` process did.
 pub struct Out {
     /// Its exit status (-1 when killed by a signal).
