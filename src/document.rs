@@ -187,18 +187,13 @@ pub fn seal_document<R: RngCore + CryptoRng>(
     if let Some(i) = pass.found.iter().position(|f| !f) {
         return Err(Error::PathNotFound(wanted[i].clone()));
     }
-    let report = pass.report;
-    let rewritten = pass.rewriter.finish();
-    if !verify(format, &rewritten, None).0 {
-        return Err(Error::CannotInsert {
-            path: ValuePath::root(),
-            reason: "sealing would change the file's structure (please report this as a bug)",
-        });
-    }
-    let mut out = rewritten.text;
+    let mut out = pass.rewriter.finish().checked(
+        format,
+        "sealing would change the file's structure (please report this as a bug)",
+    )?;
     // Moved out, not copied: the sealed text holds no plaintext, and a copy would
     // double the memory a large file needs.
-    Ok((std::mem::take(&mut *out), report))
+    Ok((std::mem::take(&mut *out), pass.report))
 }
 
 /// [`seal_document`]'s pass over the nodes: seals each value as it comes.
@@ -244,23 +239,6 @@ impl<R: RngCore + CryptoRng> NodeSink for Sealing<'_, '_, R> {
         self.report.sealed.push(node.path);
         Ok(())
     }
-}
-
-/// Applies splices that replace values by values (tokens or opened texts) and
-/// checks that the document kept its structure. If it did not, a format module
-/// has a bug, and writing the result would corrupt the user's file: `bug` says so.
-pub(crate) fn splice_unchanged_structure(
-    format: Format,
-    text: &str,
-    splices: &[Splice<'_>],
-    bug: &'static str,
-) -> Result<Zeroizing<String>, Error> {
-    replace_values(format, text, splices)?
-        .0
-        .ok_or(Error::CannotInsert {
-            path: ValuePath::root(),
-            reason: bug,
-        })
 }
 
 /// Replaces the scalars whose spans the splices (sorted by position) name by the

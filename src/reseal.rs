@@ -15,13 +15,12 @@ use std::collections::{HashMap, HashSet};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::document::{
-    Splice, check_key, open_failure, replace_values, splice, splice_unchanged_structure,
-};
+use crate::document::{Splice, check_key, open_failure, replace_values, splice};
 use crate::error::{Error, OpenError};
-use crate::format::{Format, Node};
+use crate::format::{Format, Node, NodeSink};
 use crate::key::{Identities, KeyId};
 use crate::path::ValuePath;
+use crate::rewrite::{Rewriter, scan_whole};
 use crate::sealed_value::{Opener, Place, Sealer};
 use crate::selection::Selection;
 use crate::token::{PREFIX, Token};
@@ -220,63 +219,92 @@ pub fn reseal<R: RngCore + CryptoRng>(
     let before = read_before(format, like, identities, sealer.key_id())?;
     // The texts that were sealed: one that turns up at another path (a renamed
     // key, a moved array item) is still a secret and is sealed there too.
-    let secrets: std::collections::HashSet<&str> = before
+    let secrets: HashSet<&str> = before
         .values()
         .filter_map(|b| match b {
             Before::Reusable(old, _) if !old.is_empty() => Some(old.as_str()),
             _ => None,
         })
         .collect();
-    let nodes = format.scan(plain)?;
-    let mut report = ResealReport::default();
-    let mut literals: Vec<(&Node, String)> = Vec::new();
-    for node in nodes.iter().filter(|n| n.is_scalar()) {
+    let pass = Resealing {
+        format,
+        plain,
+        before: &before,
+        secrets: &secrets,
+        selection,
+        sealer,
+        // Sealed values are longer than their texts; the buffer grows as it must.
+        rewriter: Rewriter::new(plain, plain.len().saturating_mul(2)),
+        report: ResealReport::default(),
+    };
+    let pass = scan_whole(format, plain, pass)?;
+    let mut out = pass.rewriter.finish().checked(
+        format,
+        "sealing would change the file's structure (please report this as a bug)",
+    )?;
+    // Moved out, not copied: the sealed text holds no plaintext.
+    Ok((std::mem::take(&mut *out), pass.report))
+}
+
+/// [`reseal`]'s pass over the nodes of the plaintext: keeps, seals or leaves each
+/// value as it comes.
+struct Resealing<'a, 't, R: RngCore + CryptoRng> {
+    format: Format,
+    plain: &'t str,
+    before: &'a HashMap<(u32, ValuePath), Before>,
+    secrets: &'a HashSet<&'a str>,
+    selection: &'a Selection,
+    sealer: &'a mut Sealer<R>,
+    rewriter: Rewriter<'t>,
+    report: ResealReport,
+}
+
+impl<R: RngCore + CryptoRng> Resealing<'_, '_, R> {
+    /// The text a scalar's value is written as: its old token, a new one, or
+    /// `None` to leave it as it is.
+    fn literal(&mut self, node: &Node) -> Result<Option<String>, Error> {
         if let Some(s) = node.string().filter(|s| Token::looks_sealed(s)) {
-            check_key(&node.path, s, sealer.key_id())?;
-            report.already_sealed += 1;
-            continue;
+            check_key(&node.path, s, self.sealer.key_id())?;
+            self.report.already_sealed += 1;
+            return Ok(None);
         }
-        let raw = &plain[node.span.clone()];
-        let was = before.get(&(node.document, node.path.clone()));
-        match was {
+        let raw = &self.plain[node.span.clone()];
+        match self.before.get(&(node.document, node.path.clone())) {
             Some(Before::Reusable(old, literal)) if old.as_str() == raw => {
-                report.kept += 1;
-                literals.push((node, literal.clone()));
-                continue;
+                self.report.kept += 1;
+                return Ok(Some(literal.clone()));
             }
             Some(Before::Conflict(shown)) if shown.as_str() == raw => {
                 return Err(Error::Unresolved(node.path.clone()));
             }
             Some(_) => {}
-            None if selection.wants(&node.path, node.string()) || secrets.contains(raw) => {}
-            None => continue,
+            None if self.selection.wants(&node.path, node.string())
+                || self.secrets.contains(raw) => {}
+            None => return Ok(None),
         }
         let place = Place {
-            format,
+            format: self.format,
             document: node.document,
             path: &node.path,
         };
-        let token = sealer
+        let token = self
+            .sealer
             .seal(raw.as_bytes(), &place)
             .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
-        report.sealed.push(node.path.clone());
-        literals.push((node, format.sealed_literal(&token.to_string())));
+        self.report.sealed.push(node.path.clone());
+        Ok(Some(self.format.sealed_literal(&token.to_string())))
     }
-    literals.sort_by_key(|(node, _)| node.span.start);
-    let splices: Vec<Splice<'_>> = literals
-        .iter()
-        .map(|(node, literal)| Splice {
-            span: node.span.clone(),
-            text: literal,
-        })
-        .collect();
-    let out = splice_unchanged_structure(
-        format,
-        plain,
-        &splices,
-        "sealing would change the file's structure (please report this as a bug)",
-    )?;
-    Ok((out.to_string(), report))
+}
+
+impl<R: RngCore + CryptoRng> NodeSink for Resealing<'_, '_, R> {
+    fn node(&mut self, node: Node) -> Result<(), Error> {
+        let literal = if node.is_scalar() {
+            self.literal(&node)?
+        } else {
+            None
+        };
+        self.rewriter.node(&node, literal.as_deref())
+    }
 }
 
 /// Reads what `like` holds at each sealed place; opens the tokens of `current`

@@ -70,6 +70,26 @@ pub(crate) struct Rewritten {
     pub(crate) replaced: Vec<(Range<usize>, Range<usize>)>,
 }
 
+impl Rewritten {
+    /// The new text, once it is shown to have the structure expected of it. A
+    /// text that does not is an error saying `bug`: when values are replaced by
+    /// cachet's own tokens, only a bug in a format module can change the
+    /// structure, and writing the result would corrupt the user's file.
+    pub(crate) fn checked(
+        self,
+        format: Format,
+        bug: &'static str,
+    ) -> Result<Zeroizing<String>, Error> {
+        if !verify(format, &self, None).0 {
+            return Err(Error::CannotInsert {
+                path: ValuePath::root(),
+                reason: bug,
+            });
+        }
+        Ok(self.text)
+    }
+}
+
 /// Copies a document to a new text as its nodes stream past, with some scalars
 /// replaced, and fingerprints the structure the copy must have.
 pub(crate) struct Rewriter<'t> {

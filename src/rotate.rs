@@ -15,7 +15,7 @@ use crate::error::{Error, OpenError};
 use crate::format::{Format, Node, NodeSink};
 use crate::key::{Identities, PublicKey};
 use crate::path::ValuePath;
-use crate::rewrite::{Rewriter, scan_whole, verify};
+use crate::rewrite::{Rewriter, scan_whole};
 use crate::sealed_value::{Opener, Place, Sealer};
 use crate::token::{SealedAt, Token};
 
@@ -51,14 +51,11 @@ pub fn rekey_document(
     if pass.report.resealed.is_empty() {
         return Ok((Zeroizing::new(text.to_string()), pass.report));
     }
-    let rewritten = pass.rewriter.finish();
-    if !verify(format, &rewritten, None).0 {
-        return Err(Error::CannotInsert {
-            path: ValuePath::root(),
-            reason: "re-sealing would change the file's structure (please report this as a bug)",
-        });
-    }
-    Ok((rewritten.text, pass.report))
+    let out = pass.rewriter.finish().checked(
+        format,
+        "re-sealing would change the file's structure (please report this as a bug)",
+    )?;
+    Ok((out, pass.report))
 }
 
 /// [`rekey_document`]'s pass over the nodes: re-seals each value sealed to an old
