@@ -1,6 +1,6 @@
 //! Benchmark of the work of `cachet rotate` that grows with the repository: 1,000
 //! TOML files of 20 sealed values each, every file read, re-sealed to a new key
-//! ([`cachet::rotate::rekey_document`]) and replaced atomically, on all cores
+//! ([`cachet::document::rekey::rekey_document`]) and replaced atomically, on all cores
 //! (rayon, as `cachet rotate` does) and on one thread.
 //!
 //! Run with `cargo bench --bench rotate`. The keyring and policy writes of a
@@ -12,7 +12,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cachet::atomic::{Mode, write_atomic};
+use cachet::worktree::atomic::{Mode, write_atomic};
 use cachet::{Format, Identities, Sealer, SecretKey, Selection};
 use rayon::prelude::*;
 
@@ -42,7 +42,7 @@ fn repository(old: &SecretKey) -> (tempfile::TempDir, Vec<PathBuf>) {
 fn rotate_one(path: &PathBuf, from: &Identities, to: &cachet::PublicKey) -> usize {
     let text = fs::read_to_string(path).expect("read");
     let (out, report) =
-        cachet::rotate::rekey_document(Format::Toml, &text, from, to).expect("rekey");
+        cachet::document::rekey::rekey_document(Format::Toml, &text, from, to).expect("rekey");
     write_atomic(path, out.as_bytes(), Mode::Keep, false).expect("write");
     report.resealed.len()
 }

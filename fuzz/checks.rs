@@ -6,14 +6,15 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use cachet::export;
-use cachet::identity_file::IdentitySet;
-use cachet::keyring::Keyring;
-use cachet::member::{Member, MemberRecipient};
-use cachet::policy::Policy;
-use cachet::protected_identity::{self, ProtectError};
-use cachet::tree::{Scalar, Value};
-use cachet::variables::{VariableOptions, variables};
+use cachet::deploy::export;
+use cachet::deploy::variables::{VariableOptions, variables};
+use cachet::document::tree::Value;
+use cachet::format::Scalar;
+use cachet::team::identity_file::IdentitySet;
+use cachet::team::keyring::Keyring;
+use cachet::team::member::{Member, MemberRecipient};
+use cachet::team::policy::Policy;
+use cachet::team::protected_identity::{self, ProtectError};
 use cachet::{
     FileGlob, Format, Identities, KeyError, PathGlob, SealedAt, Sealer, SecretKey, Segment,
     Selection, Token, ValuePath,
@@ -857,7 +858,7 @@ pub fn member(data: &[u8]) {
         Err(e) => assert_one_line("Member::from_str", &e.to_string(), text),
         Ok(m) => {
             assert!(
-                cachet::member::check_member_name(&m.name).is_ok(),
+                cachet::team::member::check_member_name(&m.name).is_ok(),
                 "{:?}",
                 m.name
             );
@@ -1008,7 +1009,7 @@ static SURVEY_POLICY: LazyLock<Policy> = LazyLock::new(|| {
 /// environment's selection, no plain value is left that the survey says must be
 /// sealed.
 pub fn survey(data: &[u8]) {
-    use cachet::findings;
+    use cachet::survey::findings;
     use cachet::survey::{self, KeyIndex, ValueState};
     let Some((&pick, rest)) = data.split_first() else {
         return;
@@ -1064,7 +1065,7 @@ pub fn toml_scan(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(difference) = cachet::fuzzing::toml_scanners_agree(text) {
+    if let Err(difference) = cachet::format::fuzzing::toml_scanners_agree(text) {
         panic!("the TOML scanners disagree: {difference}\ninput: {text:?}");
     }
 }

@@ -14,8 +14,8 @@ use std::fmt;
 use std::iter::Peekable;
 use std::str::{CharIndices, FromStr};
 
-use crate::error::PathSyntaxError;
-use crate::path::{self, Segment, ValuePath};
+use crate::error::{Classified, ErrorKind};
+use crate::path::{self, PathSyntaxError, Segment, ValuePath};
 
 /// The traits both glob types share: parsing, showing and comparing go by the
 /// pattern as written (the compiled steps are a function of it).
@@ -307,6 +307,12 @@ impl fmt::Display for GlobError {
 }
 
 impl std::error::Error for GlobError {}
+
+impl Classified for GlobError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Usage
+    }
+}
 
 /// What one character position of a segment pattern accepts.
 #[derive(Clone, Debug)]

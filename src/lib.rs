@@ -35,56 +35,59 @@
 //! ```
 //!
 //! The library never prints and never reads the environment; the `cachet` binary
-//! is a thin command-line layer over it.
+//! is a thin command-line layer over it (cargo feature `cli`).
+//!
+//! # Layout
+//!
+//! The modules follow the specification in `spec/`, and each imports only from
+//! those listed before it:
+//!
+//! | module | what it holds | spec |
+//! |---|---|---|
+//! | [`error`], [`path`], [`glob`] | error kinds, value paths, file and value-path globs | format.md 8.1–8.2, policy.md 3 |
+//! | [`worktree`] | atomic writes and locks, the walk of a tree, git | security.md 3, audit.md 1 |
+//! | [`format`] | one module per file format, typed scalars | format.md 8 |
+//! | [`seal`] | keys, the token, sealing and opening one value | format.md 1–7, 9.1–9.2, git.md 3 |
+//! | [`document`] | seal, open, get, set, re-seal, merge, re-key, typed trees | format.md 9.3–10, git.md 1–2, deploy.md 1 |
+//! | [`team`] | policy, members, keyrings, pins, identity files, repository rules | policy.md, identity.md |
+//! | [`survey`] | the state of every file and value, findings, inventory | audit.md |
+//! | [`deploy`] | variables, conversions, the access log | deploy.md |
+//! | [`sops`] | the SOPS importer (feature `sops`) | import-sops.md |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod atomic;
-pub mod audit;
-pub mod credential;
-pub mod document;
 pub mod error;
-pub mod export;
-pub mod findings;
-pub mod format;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod generate;
 pub mod glob;
-pub mod identity_file;
-pub mod inventory;
-pub mod key;
-pub mod keyring;
-pub mod member;
 pub mod path;
-pub mod pins;
-pub mod policy;
-pub mod protected_identity;
-pub mod reseal;
-mod rewrite;
-pub mod rotate;
-pub mod sealed_value;
-pub mod selection;
-pub mod sops;
+pub mod shell_words;
+pub mod worktree;
+
+pub mod format;
+pub mod seal;
+
+pub mod document;
+
+pub mod team;
+
 pub mod survey;
-pub mod token;
-pub mod tree;
-pub mod variables;
+
+pub mod deploy;
+
+#[cfg(feature = "sops")]
+pub mod sops;
 
 pub use document::{
-    OpenedTree, SealReport, ValueInfo, get_value, get_value_in, list_values, open_document,
-    open_tree, seal_document, set_value, set_value_in,
+    EditView, Error, ExportError, Merged, OpenedTree, ResealReport, SealReport, Selection,
+    ValueInfo, get_value, get_value_in, list_values, merge, open_document, open_for_edit,
+    open_tree, reseal, seal_document, set_value, set_value_in,
 };
-pub use error::{
-    Error, ExportError, KeyError, KeyringError, OpenError, PathSyntaxError, PolicyError,
-    SurveyError,
-};
-pub use format::{Format, ScalarType};
+pub use error::{Classified, ErrorKind};
+pub use format::{Format, FormatError, ScalarType};
 pub use glob::{FileGlob, GlobError, PathGlob};
-pub use key::{Identities, KeyId, PublicKey, SecretKey};
-pub use path::{Segment, ValuePath};
-pub use reseal::{Conflict, EditView, Merged, ResealReport, merge, open_for_edit, reseal};
-pub use sealed_value::{Opener, Place, Sealer};
-pub use selection::Selection;
-pub use token::{SealedAt, Token};
+pub use path::{PathSyntaxError, Segment, ValuePath};
+pub use seal::{
+    Conflict, Identities, KeyError, KeyId, OpenError, Opener, Place, PublicKey, SealedAt, Sealer,
+    SecretKey, Token,
+};
+pub use team::{KeyringError, PolicyError};

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::PathSyntaxError;
+use crate::error::{Classified, ErrorKind};
 
 /// One step of a path: a map key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -240,6 +240,34 @@ impl FromStr for ValuePath {
             return Err(err(s.len(), "the path ends with '.'"));
         }
         Ok(ValuePath { segments })
+    }
+}
+
+/// A value path typed on the command line could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathSyntaxError {
+    /// 0-based byte offset of the problem.
+    pub offset: usize,
+    /// What was expected.
+    pub message: &'static str,
+}
+
+impl fmt::Display for PathSyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value path at character {}: {} (write paths like database.password, servers[0].token or \"odd.key\".x)",
+            self.offset + 1,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for PathSyntaxError {}
+
+impl Classified for PathSyntaxError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Usage
     }
 }
 

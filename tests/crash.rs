@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use cachet::keyring::Keyring;
-use cachet::policy::Policy;
+use cachet::team::keyring::Keyring;
+use cachet::team::policy::Policy;
 use cachet::{Format, Identities};
 
 mod common;

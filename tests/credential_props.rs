@@ -4,7 +4,7 @@
 //! markers, a key id inside a longer word, placeholders), and that no input makes
 //! them panic.
 
-use cachet::credential::{self, CredentialKind, detect, holds, is_placeholder};
+use cachet::survey::credential::{CredentialKind, detect, holds, is_placeholder};
 use proptest::prelude::*;
 
 fn scheme() -> impl Strategy<Value = &'static str> {
@@ -37,7 +37,7 @@ proptest! {
         let url = format!("{scheme}://{user}:{password}@{host}");
         prop_assert_eq!(detect(&url), Some(CredentialKind::UrlWithPassword));
         // It is what `seal` seals by content, too.
-        prop_assert!(cachet::selection::content_is_secret(&url));
+        prop_assert!(cachet::document::selection::content_is_secret(&url));
         let embedded = format!("{before} {url}{after}");
         prop_assert!(holds(CredentialKind::UrlWithPassword, &embedded), "{}", embedded);
     }
@@ -69,7 +69,7 @@ proptest! {
             body.join("\n")
         );
         prop_assert_eq!(detect(&pem), Some(CredentialKind::PemPrivateKey));
-        prop_assert!(credential::pem_private_key_header(&pem));
+        prop_assert!(cachet::document::selection::pem_private_key_header(&pem));
         // A public key or a certificate with the same body is not a private key.
         let public = pem.replace("PRIVATE KEY", "PUBLIC KEY");
         prop_assert!(!holds(CredentialKind::PemPrivateKey, &public));

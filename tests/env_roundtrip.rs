@@ -350,7 +350,10 @@ fn set_refuses_what_a_dotenv_file_cannot_hold() {
     for p in ["a.b", "a[0]", "\"1abc\"", "\"has space\"", "\"é\""] {
         let e = cachet::set_value(ENV, text, &path(p), "v", ScalarType::String, &mut sealer())
             .unwrap_err();
-        assert!(matches!(e, Error::CannotInsert { .. }), "{p}: {e}");
+        assert!(
+            matches!(e, Error::Format(cachet::FormatError::CannotInsert { .. })),
+            "{p}: {e}"
+        );
     }
     for (value, ty) in [
         ("abc", ScalarType::Int),

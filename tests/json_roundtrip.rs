@@ -432,7 +432,7 @@ fn set_refuses_what_it_cannot_add() {
         )
         .unwrap_err();
         assert!(
-            matches!(e, Error::CannotInsert { .. }),
+            matches!(e, Error::Format(cachet::FormatError::CannotInsert { .. })),
             "{text} {path}: {e}"
         );
     }

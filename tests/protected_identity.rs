@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use cachet::protected_identity::{
+use cachet::team::protected_identity::{
     self, KdfParameter, KdfParams, ProtectError, is_protected, protect, protect_with, unprotect,
 };
 use cachet::{Identities, SecretKey};
@@ -107,7 +107,7 @@ fn reference_file(identity_text: &str, line: &str) -> String {
 }
 
 fn id_text(seed: u8, created: &str) -> String {
-    cachet::key::identity_file_text(&SecretKey::from_bytes([seed; 32]), created).to_string()
+    cachet::seal::key::identity_file_text(&SecretKey::from_bytes([seed; 32]), created).to_string()
 }
 
 fn fill(seed: usize, n: usize) -> Vec<u8> {

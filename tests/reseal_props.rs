@@ -4,7 +4,8 @@
 
 mod common;
 
-use cachet::reseal::{Conflict, normalize_to};
+use cachet::Conflict;
+use cachet::document::reseal::normalize_to;
 use cachet::{Format, Selection};
 use proptest::prelude::*;
 
@@ -169,14 +170,17 @@ fn a_change_of_sealing_alone_is_a_change() {
     )
     .unwrap()
     .0;
-    let merged = cachet::reseal::merge(Format::Toml, base, &ours_text, &theirs, &ids).unwrap();
+    let merged =
+        cachet::document::reseal::merge(Format::Toml, base, &ours_text, &theirs, &ids).unwrap();
     assert_eq!(line(&merged.text, "password"), line(&theirs, "password"));
     assert_eq!(line(&merged.text, "host"), "host = \"db2\"");
     assert!(!merged.text.contains("hunter2"));
     // The other way round: ours sealed it, theirs changed another value.
     ours_text = theirs.clone();
     let theirs_text = base.replace("db", "db3");
-    let merged = cachet::reseal::merge(Format::Toml, base, &ours_text, &theirs_text, &ids).unwrap();
+    let merged =
+        cachet::document::reseal::merge(Format::Toml, base, &ours_text, &theirs_text, &ids)
+            .unwrap();
     assert_eq!(line(&merged.text, "password"), line(&ours_text, "password"));
     assert!(!merged.text.contains("hunter2"));
 }
@@ -206,7 +210,7 @@ fn a_rotation_is_never_undone_by_a_merge() {
     assert_ne!(line(&rotated, "password"), line(&base, "password"));
     // Theirs, from before the rotation, changes the password under the old key.
     let theirs = seal("host = \"db\"\npassword = \"hunter3\"\n");
-    match cachet::reseal::merge(Format::Toml, &base, &rotated, &theirs, &ids) {
+    match cachet::document::reseal::merge(Format::Toml, &base, &rotated, &theirs, &ids) {
         Err(cachet::Error::CannotMerge(_)) => {}
         other => panic!("{other:?}"),
     }
@@ -259,7 +263,7 @@ fn tables_out_of_text_order_open_for_an_edit() {
     let (_, ids) = key();
     let text = "[a]\npassword = \"one\"\n[b]\npassword = \"two\"\n[a.c]\npassword = \"three\"\n";
     let sealed = seal(text);
-    let view = cachet::reseal::open_for_edit(Format::Toml, &sealed, &ids).unwrap();
+    let view = cachet::document::reseal::open_for_edit(Format::Toml, &sealed, &ids).unwrap();
     assert_eq!(view.text.as_str(), text);
     let edited = text.replace("two", "deux");
     let (out, report) = cachet::reseal(

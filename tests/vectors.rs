@@ -673,7 +673,7 @@ fn sealing_with_the_vector_randomness_reproduces_every_token() {
         assert_eq!(reference, s(v, "token"));
         assert_eq!(hex(&aad), s(v, "aad"));
         assert_eq!(
-            hex(&cachet::sealed_value::associated_data(
+            hex(&cachet::seal::value::associated_data(
                 &key.public_key().key_id(),
                 at,
                 &place

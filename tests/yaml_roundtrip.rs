@@ -318,7 +318,10 @@ fn set_refuses_what_it_cannot_add() {
     ] {
         let e = cachet::set_value(YAML, text, &path(p), "v", ScalarType::String, &mut sealer())
             .unwrap_err();
-        assert!(matches!(e, Error::CannotInsert { .. }), "{text:?} {p}: {e}");
+        assert!(
+            matches!(e, Error::Format(cachet::FormatError::CannotInsert { .. })),
+            "{text:?} {p}: {e}"
+        );
     }
     for (value, ty) in [
         ("1.5", ScalarType::Int),

@@ -522,9 +522,9 @@ pub enum CharsetArg {
     Symbols,
 }
 
-impl From<CharsetArg> for cachet::generate::Charset {
+impl From<CharsetArg> for cachet::seal::generate::Charset {
     fn from(c: CharsetArg) -> Self {
-        use cachet::generate::Charset;
+        use cachet::seal::generate::Charset;
         match c {
             CharsetArg::Alnum => Charset::Alnum,
             CharsetArg::Hex => Charset::Hex,

@@ -2,21 +2,22 @@
 //! only checked), `get` and `exec`, and the access log they write.
 
 use std::ffi::OsString;
-use std::fs;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use cachet::atomic::Mode;
-use cachet::audit::AccessRecord;
-use cachet::export;
-use cachet::identity_file::IdentitySet;
-use cachet::variables::{self, Case, Variable, VariableOptions};
+use cachet::deploy::access_log::{self, AccessRecord};
+use cachet::deploy::exec::{self as plan, ExecOptions};
+use cachet::deploy::export;
+use cachet::deploy::variables::{self, Case, Variable, VariableOptions};
+use cachet::team::identity_file::IdentitySet;
+use cachet::team::unlock::{self, KeyringOpened};
+use cachet::worktree::atomic::Mode;
 use cachet::{KeyId, PathGlob, SealedAt, ValuePath};
 use zeroize::Zeroizing;
 
 use super::args::{AuditArg, InputType, OutputType, VariableArgs};
-use super::team::{self, KeyringOpened};
+use super::team::Notes;
 use super::{Failure, Input, identity, parse_path, read_input, write_file, write_stdout};
 
 /// Where access records go: `--audit-log`, else `$CACHET_AUDIT_LOG`, else nowhere.
@@ -89,7 +90,7 @@ impl Audit {
         let written = if target.as_os_str() == "-" {
             io::stderr().write_all(lines.as_bytes())
         } else {
-            append_private(target).and_then(|mut f| f.write_all(lines.as_bytes()))
+            access_log::append(target, &lines)
         };
         written.map_err(|e| {
             Failure::usage(format!(
@@ -99,30 +100,6 @@ impl Audit {
         })?;
         outcome
     }
-}
-
-/// Opens a log for appending, creating it readable by its owner only. A log is
-/// a regular file named as itself: a symbolic link could send the records
-/// elsewhere, and a FIFO nobody reads would hang the deploy. Records written
-/// with one `write_all` to a file opened for appending do not interleave with
-/// those of concurrent processes.
-fn append_private(path: &Path) -> io::Result<fs::File> {
-    let refuse = |why: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_string()));
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return refuse("it is a symbolic link; name the log file itself");
-        }
-        Ok(meta) if !meta.is_file() => return refuse("it is not a regular file"),
-        _ => {}
-    }
-    let mut options = fs::OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
 }
 
 /// The identities to open `inputs` with. A file with no sealed value opens
@@ -141,49 +118,15 @@ pub(super) fn identities_for(
     identity::load(identities)
 }
 
-/// Runs `f` with the keys at hand; when a value needs a key not held, takes it
-/// from the environment's keyring (a member's identity) and tries again. Returns
-/// the keyrings that were opened, for the access log.
+/// Runs `f` with the keys at hand, and through the keyrings of a member
+/// ([`unlock::with_keys`]).
 pub(super) fn with_keys<T>(
     file: &Path,
     name: &str,
     ids: &mut IdentitySet,
     f: impl Fn(&cachet::Identities) -> Result<T, cachet::Error>,
 ) -> Result<(T, Vec<KeyringOpened>), Failure> {
-    let mut tried: Vec<KeyId> = Vec::new();
-    let mut unlocked = Vec::new();
-    loop {
-        match f(ids.keys()) {
-            Err(cachet::Error::Open {
-                reason: cachet::OpenError::NoIdentity(id),
-                path,
-            }) if !tried.contains(&id) => {
-                tried.push(id);
-                let before = ids.keys().len();
-                unlocked.extend(team::unlock_for(file, &[id], ids)?);
-                // No keyring gave the key: a passphrase-protected identity may
-                // hold it itself (an environment key kept under a passphrase).
-                if ids.keys().len() == before {
-                    ids.open_locked()
-                        .map_err(|(source, why)| Failure::usage(format!("{source}: {why}")))?;
-                }
-                if ids.keys().len() == before {
-                    return Err(Failure::doc(
-                        name,
-                        cachet::Error::Open {
-                            reason: cachet::OpenError::NoIdentity(id),
-                            path,
-                        },
-                    ));
-                }
-            }
-            other => {
-                return other
-                    .map(|t| (t, unlocked))
-                    .map_err(|e| Failure::doc(name, e));
-            }
-        }
-    }
+    Ok(unlock::with_keys((file, name), ids, &Notes, f)?)
 }
 
 /// Opens what `f` opens of `input`, and notes for the access log (when it is
@@ -218,7 +161,7 @@ fn open_file<T>(
     let unlocked: &[KeyringOpened] = result.as_ref().map_or(&[], |(_, u)| u);
     access.environment = match unlocked.first() {
         Some(u) => Some(u.environment.clone()),
-        None => team::environment_of_keys(file, &access.key_ids),
+        None => unlock::environment_of_keys(file, &access.key_ids),
     };
     let member = unlocked.iter().find_map(|u| u.member.as_ref());
     access.member = member.map(|m| m.name.clone());
@@ -357,7 +300,7 @@ fn open_converted(
             variables().and_then(|v| export::to_k8s_secret(&v, name, ns))
         }
     };
-    converted.map_err(|e| Failure::doc(&input.name, e.into()))
+    converted.map_err(|e| Failure::about(&input.name, &e))
 }
 
 fn variable_options(args: &VariableArgs) -> Result<VariableOptions, Failure> {
@@ -429,10 +372,7 @@ pub struct ExecArgs<'a> {
 pub fn exec(args: &ExecArgs<'_>, audit: &Audit) -> Failure {
     match prepare(args, audit) {
         Ok((mut process, program)) => run(&mut process, &program),
-        Err(f) => Failure {
-            code: EXEC_FAILED,
-            message: f.message,
-        },
+        Err(f) => Failure::exit(EXEC_FAILED, f.message),
     }
 }
 
@@ -451,14 +391,16 @@ fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Fa
         .ok_or_else(|| Failure::usage("name the command to run after --"))?;
     let mut process = Process::new(program);
     process.args(rest);
-    if !args.keep_identity {
-        // The deploy key stays with cachet; the program gets the values only.
-        process.env_remove("CACHET_IDENTITY");
+    let options = ExecOptions {
+        override_env: args.override_env,
+        keep_identity: args.keep_identity,
+    };
+    let env = plan::environment(exported, options, |name| std::env::var_os(name).is_some());
+    for name in env.remove {
+        process.env_remove(name);
     }
-    for v in &exported {
-        if args.override_env || std::env::var_os(&v.name).is_none() {
-            process.env(&v.name, v.value.as_str());
-        }
+    for v in &env.set {
+        process.env(&v.name, v.value.as_str());
     }
     Ok((process, program.clone()))
 }
@@ -476,8 +418,8 @@ fn exported_variables(
         .map(|f| read_input(f, args.input_type))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ids = identities_for(&inputs.iter().collect::<Vec<_>>(), args.identities)?;
-    // Later files win for the same name; one file must not give a name twice.
-    let mut exported: Vec<Variable> = Vec::new();
+    // One file must not give a name twice; a later file wins over an earlier one.
+    let mut per_file: Vec<Vec<Variable>> = Vec::new();
     for (file, input) in args.files.iter().zip(&inputs) {
         let (tree, access) = open_file(
             (file, input),
@@ -489,11 +431,10 @@ fn exported_variables(
         accesses.push(access);
         let vars = export::single_document(&tree?.documents, "environment variables")
             .and_then(|d| variables::variables(d, &options))
-            .map_err(|e| Failure::doc(&input.name, e.into()))?;
-        exported.retain(|old| !vars.iter().any(|v| v.name == old.name));
-        exported.extend(vars);
+            .map_err(|e| Failure::about(&input.name, &e))?;
+        per_file.push(vars);
     }
-    Ok(exported)
+    Ok(plan::merge_files(per_file))
 }
 
 #[cfg(unix)]
@@ -516,14 +457,14 @@ fn run(process: &mut Process, program: &OsString) -> Failure {
 
 /// As `env` does: 127 when the program is not found, 126 when it cannot be run.
 fn cannot_run(program: &OsString, e: &io::Error) -> Failure {
-    Failure {
-        code: if e.kind() == io::ErrorKind::NotFound {
+    Failure::exit(
+        if e.kind() == io::ErrorKind::NotFound {
             127
         } else {
             126
         },
-        message: format!("{}: cannot run: {e}", program.to_string_lossy()),
-    }
+        format!("{}: cannot run: {e}", program.to_string_lossy()),
+    )
 }
 
 impl VariableArgs {

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cachet::atomic::Mode;
+use cachet::shell_words::split_words;
+use cachet::team::Repo;
+use cachet::worktree::atomic::Mode;
 use cachet::{Format, Sealer};
 use zeroize::Zeroizing;
 
 use super::args::{DiffArgs, EditArgs, InputType, MergeArgs, PolicyArgs};
 use super::deploy::{identities_for, with_keys};
-use super::team::Repo;
 use super::{
     Failure, Input, identity, is_stdin, lock, named_paths, note, read_input, target, write_file,
     write_stdout,
@@ -129,64 +130,6 @@ fn private_vim(mut words: Vec<String>) -> Vec<String> {
         words.splice(1..1, flags.iter().map(|f| f.to_string()));
     }
     words
-}
-
-/// Splits a command line into words like a POSIX shell, without expansions:
-/// blanks separate words, single quotes keep everything, double quotes keep
-/// everything but `\"`, `\\`, `\$` and `` \` ``, and a backslash outside quotes
-/// keeps the next character. There are no variables, globs, pipes or
-/// redirections: the words are run as they are, without a shell (the editor, and
-/// `CACHET_IDENTITY_COMMAND`).
-pub(crate) fn split_words(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if let Some(w) = word.take() {
-                    words.push(w);
-                }
-            }
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => w.push(c),
-                        None => return Err("a single quote is not closed"),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => w.push(c),
-                            Some('\n') => {}
-                            Some(c) => {
-                                w.push('\\');
-                                w.push(c);
-                            }
-                            None => return Err("a double quote is not closed"),
-                        },
-                        Some(c) => w.push(c),
-                        None => return Err("a double quote is not closed"),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(c) => word.get_or_insert_with(String::new).push(c),
-                None => return Err("it ends with a lone backslash"),
-            },
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Ok(words)
 }
 
 /// Where the private temporary directory goes: `$CACHET_EDIT_DIR` (for tests and
@@ -390,12 +333,10 @@ impl Signals {
 }
 
 fn interrupted(code: u8, name: &str) -> Failure {
-    Failure {
+    Failure::exit(
         code,
-        message: format!(
-            "{name}: interrupted; the file is unchanged and the temporary copy was removed"
-        ),
-    }
+        format!("{name}: interrupted; the file is unchanged and the temporary copy was removed"),
+    )
 }
 
 /// Runs the editor on `file` and waits for it, watching for signals.
@@ -456,9 +397,8 @@ fn ask_reopen(problem: &str) -> bool {
 fn fixable(e: &cachet::Error) -> bool {
     matches!(
         e,
-        cachet::Error::Parse { .. }
+        cachet::Error::Format(_)
             | cachet::Error::Unresolved(_)
-            | cachet::Error::CannotInsert { .. }
             | cachet::Error::InvalidValue { .. }
             | cachet::Error::ForeignKey { .. }
             | cachet::Error::Open { .. }
@@ -548,11 +488,11 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
             Err(e) => {
                 let f = super::seal_failure(&input.name, e, &target);
                 return Err(Failure {
-                    code: f.code,
                     message: format!(
                         "{}; the edit was discarded and the file is unchanged",
                         f.message
                     ),
+                    ..f
                 });
             }
         }

@@ -6,9 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cachet::Format;
-use cachet::atomic::Mode;
-use cachet::identity_file::IdentitySet;
 use cachet::sops::{ImportOptions, SopsError, SopsFormat};
+use cachet::team::identity_file::IdentitySet;
+use cachet::worktree::atomic::Mode;
 use zeroize::Zeroizing;
 
 use super::args::{ImportSopsArgs, SopsInputType};
@@ -115,12 +115,7 @@ pub fn sops(args: &ImportSopsArgs) -> Result<(), Failure> {
 }
 
 fn failure(name: &str, e: &SopsError) -> Failure {
-    let message = format!("{name}: {e}");
-    if e.is_open_failure() {
-        Failure::refused(message)
-    } else {
-        Failure::usage(message)
-    }
+    Failure::about(name, e)
 }
 
 fn read_text(path: &Path, name: &str) -> Result<Zeroizing<String>, Failure> {

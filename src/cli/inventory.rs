@@ -5,13 +5,15 @@
 use std::path::PathBuf;
 
 use cachet::SealedAt;
-use cachet::credential::CredentialKind;
-use cachet::findings::shown;
-use cachet::inventory::{Inventory, KeyringState};
+use cachet::survey::checkout::survey_tree;
+use cachet::survey::credential::CredentialKind;
+use cachet::survey::environments::key_index;
+use cachet::survey::findings::shown;
+use cachet::survey::inventory::Inventory;
 
 use super::Failure;
-use super::check::{Ring, key_index, open_keyrings, survey_tree};
-use super::team::Repo;
+use super::check::open_keyrings;
+use super::team::current;
 
 /// Aligned columns separated by two spaces; the last column is not padded.
 fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -278,25 +280,11 @@ fn render(inv: &Inventory) -> String {
 
 /// `cachet audit [--json]`.
 pub fn audit(json: bool, identities: &[PathBuf]) -> Result<(), Failure> {
-    let repo = Repo::current()?;
+    let repo = current()?;
     let rings = open_keyrings(&repo, identities)?;
     let keys = key_index(&repo, &rings);
     let surveys = survey_tree(&repo)?;
-    let states: Vec<(String, KeyringState<'_>)> = rings
-        .iter()
-        .map(|(name, ring)| {
-            (
-                name.clone(),
-                match ring {
-                    Ring::Read(r) => KeyringState::Read(r),
-                    Ring::NotChecked(why) => KeyringState::NotChecked(why),
-                    Ring::Missing => KeyringState::Missing,
-                    Ring::Unreadable(why) => KeyringState::Unreadable(why),
-                },
-            )
-        })
-        .collect();
-    let inventory = Inventory::build(&repo.policy, &states, &surveys, &keys, SealedAt::now());
+    let inventory = Inventory::build(&repo.policy, &rings, &surveys, &keys, SealedAt::now());
     let text = if json {
         inventory.to_json()
     } else {

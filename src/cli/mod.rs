@@ -17,43 +17,90 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cachet::atomic::{self, FileLock, Mode};
-use cachet::generate::Charset;
-use cachet::{Format, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection, ValuePath};
+use cachet::seal::generate::Charset;
+use cachet::team::rotation::RotateOptions;
+use cachet::team::target::{self, SealTarget, TargetOptions};
+use cachet::worktree::atomic::{self, FileLock, Mode};
+use cachet::{
+    Classified, ErrorKind, Format, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection,
+    ValuePath,
+};
 use clap::{CommandFactory, Parser};
 use zeroize::Zeroizing;
 
 use args::{Cli, Command, EnvCommand, InputType, MembersCommand, PolicyArgs, TypeArg};
 
-/// Why the command stopped: the message (one line, no secret) and the exit status.
+/// Why the command stopped: the message (one line, no secret) and what kind of
+/// failure it is, which decides the exit status ([`Failure::exit_status`]).
 pub struct Failure {
-    code: u8,
+    status: Status,
     message: String,
 }
 
+/// Where a failure's exit status comes from.
+enum Status {
+    /// The kind of error: see [`Failure::exit_status`].
+    Kind(ErrorKind),
+    /// A status of its own (`exec`'s 125, 126 and 127, as `env` has them).
+    Exit(u8),
+}
+
 impl Failure {
-    /// Bad usage or unreadable input: exit status 2.
+    /// Bad usage or unreadable input on the command line itself.
     fn usage(message: impl Into<String>) -> Self {
         Failure {
-            code: 2,
+            status: Status::Kind(ErrorKind::Usage),
             message: message.into(),
         }
     }
 
-    /// A refusal for safety, or something that failed to open: exit status 1.
+    /// A refusal for safety that only the command line makes.
     fn refused(message: impl Into<String>) -> Self {
         Failure {
-            code: 1,
+            status: Status::Kind(ErrorKind::Refused),
             message: message.into(),
         }
     }
 
-    /// A library error about `file`: exit status 1 when a sealed value failed to open.
-    fn doc(file: &str, e: cachet::Error) -> Self {
+    /// A failure with an exit status of its own.
+    fn exit(code: u8, message: impl Into<String>) -> Self {
         Failure {
-            code: if e.is_open_failure() { 1 } else { 2 },
+            status: Status::Exit(code),
+            message: message.into(),
+        }
+    }
+
+    /// A library error.
+    fn of(e: &impl Classified) -> Self {
+        Failure {
+            status: Status::Kind(e.kind()),
+            message: e.to_string(),
+        }
+    }
+
+    /// A library error about `file`, named first.
+    fn about(file: &str, e: &impl Classified) -> Self {
+        Failure {
+            status: Status::Kind(e.kind()),
             message: format!("{file}: {e}"),
         }
+    }
+
+    /// The exit status, decided here and nowhere else: 2 for bad usage or input,
+    /// 1 for a refusal or a value that does not open (`spec/format.md` section
+    /// 11.3).
+    fn exit_status(&self) -> u8 {
+        match self.status {
+            Status::Exit(code) => code,
+            Status::Kind(ErrorKind::Refused | ErrorKind::Open) => 1,
+            Status::Kind(_) => 2,
+        }
+    }
+}
+
+impl<E: Classified> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::of(&e)
     }
 }
 
@@ -78,7 +125,7 @@ pub fn run() -> ExitCode {
             // One line, always: a message must never spill onto a second line.
             let line = f.message.replace(['\n', '\r'], " ");
             let _ = writeln!(io::stderr(), "cachet: {line}");
-            ExitCode::from(f.code)
+            ExitCode::from(f.exit_status())
         }
     }
 }
@@ -104,7 +151,11 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             env,
             member,
             identity,
-        }) => team::members_change(&env, team::MemberChange::Add(&member), &identity.identities),
+        }) => team::members_change(
+            &env,
+            &team::MemberChangeArg::Add(&member),
+            &identity.identities,
+        ),
         Command::Members(MembersCommand::Remove {
             env,
             name,
@@ -114,17 +165,17 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             // Removal first, so the removed member is never given the new key.
             team::members_change(
                 &env,
-                team::MemberChange::Remove(&name),
+                &team::MemberChangeArg::Remove(&name),
                 &identity.identities,
             )?;
             if rotate {
                 // Always a new key: the keyring's current one is known to the
                 // member just removed, even if a rotation was in progress.
-                let mode = rotate::RotateMode {
+                let options = RotateOptions {
                     new_key: true,
                     ..Default::default()
                 };
-                rotate::rotate(&env, &[], mode, &identity.identities)?;
+                rotate::rotate(&env, &[], options, &identity.identities)?;
             }
             Ok(())
         }
@@ -136,12 +187,12 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             accept_new_key,
             identity,
         } => {
-            let mode = rotate::RotateMode {
+            let options = RotateOptions {
                 dry_run,
                 new_key,
                 accept_new_key,
             };
-            rotate::rotate(&env, &files, mode, &identity.identities)
+            rotate::rotate(&env, &files, options, &identity.identities)
         }
         Command::Prune { env, identity } => rotate::prune(&env, &identity.identities),
         Command::Members(MembersCommand::List { env }) => team::members_list(&env),
@@ -418,15 +469,15 @@ fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
 
 fn keygen(output: Option<&Path>, passphrase: bool) -> Result<(), Failure> {
     let key = SecretKey::generate();
-    let mut text = cachet::key::identity_file_text(&key, &SealedAt::now().rfc3339());
+    let mut text = cachet::seal::key::identity_file_text(&key, &SealedAt::now().rfc3339());
     let public = key.public_key().to_string();
     if passphrase {
         let pass = new_passphrase()?;
         text = Zeroizing::new(
-            cachet::protected_identity::protect(
+            cachet::team::protected_identity::protect(
                 &text,
                 &pass,
-                cachet::protected_identity::KdfParams::DEFAULT,
+                cachet::team::protected_identity::KdfParams::DEFAULT,
                 &mut rand_core::OsRng,
             )
             .map_err(|e| Failure::usage(format!("cannot protect the key: {e}")))?
@@ -459,7 +510,7 @@ fn keygen(output: Option<&Path>, passphrase: bool) -> Result<(), Failure> {
 struct Target {
     recipient: PublicKey,
     selection: Selection,
-    policy: Option<team::SealTarget>,
+    policy: Option<SealTarget>,
 }
 
 /// Resolves a file's target: the recipient given explicitly, else its
@@ -477,7 +528,14 @@ fn target(
             policy: None,
         },
         None => {
-            let t = team::seal_target(file, is_stdin(file), args)?;
+            let options = TargetOptions {
+                env: args.env.as_deref(),
+                force: args.force,
+                accept_new_key: args.accept_new_key,
+            };
+            let t = team::with_session(&team::Notes, |session| {
+                Ok(target::seal_target(file, is_stdin(file), options, session)?)
+            })?;
             Target {
                 recipient: t.recipient,
                 selection: named.cloned().unwrap_or_else(|| t.env.selection()),
@@ -498,12 +556,7 @@ fn seal_failure(file: &str, e: cachet::Error, target: &Target) -> Failure {
             other.name, t.env.name
         ));
     }
-    if let cachet::Error::ForeignKey { .. } = e {
-        // A value sealed to a key the file's environment does not have: refused
-        // for safety (another environment's value, or a swapped key).
-        return Failure::refused(format!("{file}: {e}"));
-    }
-    Failure::doc(file, e)
+    Failure::about(file, &e)
 }
 
 /// One sealer per recipient for the whole run: one ephemeral key per run and
@@ -654,7 +707,7 @@ fn set(
     // so a bad length fails before a key is looked up or a lock taken.
     let generated = match generate {
         Some((charset, len)) => {
-            Some(cachet::generate::generate(charset, len).map_err(|e| {
+            Some(cachet::seal::generate::generate(charset, len).map_err(|e| {
                 Failure::usage(format!("{}: {path}: --generate: {e}", file.display()))
             })?)
         }

@@ -121,8 +121,8 @@ use std::ops::Range;
 
 use zeroize::Zeroizing;
 
+use super::FormatError;
 use super::{Format, Node, NodeKind, NodeSink, ScalarType, line_column};
-use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
 /// White space within a line.
@@ -181,13 +181,13 @@ impl<'t> Scanner<'t> {
         self.text[self.pos..].chars().next()
     }
 
-    fn error(&self, at: usize, message: impl Into<String>) -> Error {
+    fn error(&self, at: usize, message: impl Into<String>) -> FormatError {
         let (line, mut column) = line_column(self.text, at);
         // A byte order mark is not a column anyone sees.
         if line == 1 && bom_len(self.text) > 0 && at >= 3 {
             column -= 1;
         }
-        Error::Parse {
+        FormatError::Parse {
             format: Format::Env,
             line,
             column,
@@ -197,14 +197,14 @@ impl<'t> Scanner<'t> {
 
     /// An error at the current position: `message`, or, when an odd white space
     /// character stands there, what is wrong with it.
-    fn unexpected(&self, message: &str) -> Error {
+    fn unexpected(&self, message: &str) -> FormatError {
         if self.peek().is_some_and(is_odd_space) {
             return self.odd_space();
         }
         self.error(self.pos, message)
     }
 
-    fn odd_space(&self) -> Error {
+    fn odd_space(&self) -> FormatError {
         self.error(
             self.pos,
             "white space other than space or tab outside quotes (loaders disagree on it); remove it or quote the value",
@@ -217,7 +217,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    fn lone_cr(&self) -> Error {
+    fn lone_cr(&self) -> FormatError {
         self.error(
             self.pos,
             "a carriage return outside quotes must be followed by a line feed (some loaders read it as a line break)",
@@ -226,7 +226,7 @@ impl<'t> Scanner<'t> {
 
     /// Consumes the end of a line (LF, CR LF, or the end of the text) and says
     /// whether there was one here.
-    fn end_of_line(&mut self) -> Result<bool, Error> {
+    fn end_of_line(&mut self) -> Result<bool, FormatError> {
         match self.peek() {
             None => Ok(true),
             Some('\n') => {
@@ -243,7 +243,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// Skips a comment, from its `#` to the end of the line.
-    fn comment(&mut self) -> Result<(), Error> {
+    fn comment(&mut self) -> Result<(), FormatError> {
         let rest = &self.text[self.pos..];
         self.pos += rest.find(['\n', '\r']).unwrap_or(rest.len());
         self.end_of_line().map(|_| ())
@@ -251,7 +251,7 @@ impl<'t> Scanner<'t> {
 
     /// The rest of a line after a value: blanks, an optional comment (after at
     /// least one blank), and the end of the line.
-    fn finish_line(&mut self) -> Result<(), Error> {
+    fn finish_line(&mut self) -> Result<(), FormatError> {
         let value_end = self.pos;
         self.skip_blanks();
         match self.peek() {
@@ -280,7 +280,7 @@ impl<'t> Scanner<'t> {
 
     /// One assignment line, from its key to the end of the line: the key, where it
     /// starts, and the value.
-    fn assignment(&mut self) -> Result<(&'t str, usize, Value), Error> {
+    fn assignment(&mut self) -> Result<(&'t str, usize, Value), FormatError> {
         let mut key_at = self.pos;
         let mut key = self.key().ok_or_else(|| {
             self.unexpected(
@@ -344,7 +344,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    fn unquoted(&mut self) -> Result<Value, Error> {
+    fn unquoted(&mut self) -> Result<Value, FormatError> {
         let start = self.pos;
         let mut end = start;
         let mut after_blank = false;
@@ -385,7 +385,7 @@ impl<'t> Scanner<'t> {
     /// skipping over backslash pairs; returns the offset of the closing quote.
     /// Refuses a backslash right before the closing quote, and `\\` and `\'`
     /// inside single quotes.
-    fn closing(&self, quote: char) -> Result<usize, Error> {
+    fn closing(&self, quote: char) -> Result<usize, FormatError> {
         let open = self.pos;
         let mut chars = self.text[open + 1..].char_indices();
         while let Some((i, c)) = chars.next() {
@@ -426,14 +426,14 @@ impl<'t> Scanner<'t> {
     }
 
     /// The error for a `$` where some loader expands it.
-    fn dollar(&self, at: usize) -> Error {
+    fn dollar(&self, at: usize) -> FormatError {
         self.error(
             at,
             "a $ outside single quotes is expanded or dropped by some loaders; put the value in single quotes",
         )
     }
 
-    fn single_quoted(&mut self) -> Result<Value, Error> {
+    fn single_quoted(&mut self) -> Result<Value, FormatError> {
         let open = self.pos;
         let close = self.closing('\'')?;
         let body = &self.text[open + 1..close];
@@ -450,7 +450,7 @@ impl<'t> Scanner<'t> {
         })
     }
 
-    fn double_quoted(&mut self) -> Result<Value, Error> {
+    fn double_quoted(&mut self) -> Result<Value, FormatError> {
         let open = self.pos;
         let close = self.closing('"')?;
         let body = &self.text[open + 1..close];
@@ -488,14 +488,14 @@ impl<'t> Scanner<'t> {
 }
 
 /// Every node of the document: the root table and one scalar per assignment.
-pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
+pub(crate) fn scan(text: &str) -> Result<Vec<Node>, FormatError> {
     let mut nodes = Vec::new();
     scan_into(text, &mut nodes)?;
     Ok(nodes)
 }
 
 /// Gives every node of the document to `sink`, in document order.
-pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), FormatError> {
     let mut s = Scanner {
         text,
         pos: bom_len(text),
@@ -505,7 +505,7 @@ pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Erro
         path: ValuePath::root(),
         kind: NodeKind::Table,
         span: 0..0,
-    })?;
+    });
     // Each key assigned so far (where it was is found again only for an error:
     // a position per key would make this set half as large again).
     let mut seen: HashSet<&str> = HashSet::new();
@@ -520,7 +520,7 @@ pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Erro
             Some(_) => {
                 let (key, key_at, value) = s.assignment()?;
                 if !seen.insert(key) {
-                    let first = first_line_of(text, key);
+                    let first = first_line_of(&text[..key_at], key);
                     return Err(s.error(
                         key_at,
                         format!("duplicate key {key} (first set on line {first})"),
@@ -533,32 +533,34 @@ pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Erro
                         string: Some(value.string),
                     },
                     span: value.span,
-                })?;
+                });
             }
         }
     }
     Ok(())
 }
 
-/// The line on which `key` is first assigned in a document that assigns it.
-fn first_line_of(text: &str, key: &str) -> usize {
-    /// Stops the scan at the first assignment of the key (by failing it).
+/// The line on which `key` is first assigned in `before`, the part of a document
+/// before a second assignment of it (which parses: it ends where a line begins).
+fn first_line_of(before: &str, key: &str) -> usize {
+    /// Keeps where the key is first assigned.
     struct First<'k> {
         key: &'k str,
         at: Option<usize>,
     }
     impl NodeSink for First<'_> {
-        fn node(&mut self, node: Node) -> Result<(), Error> {
-            if node.path.name() == Some(self.key) && node.path.segments().len() == 1 {
+        fn node(&mut self, node: Node) {
+            if self.at.is_none()
+                && node.path.name() == Some(self.key)
+                && node.path.segments().len() == 1
+            {
                 self.at = Some(node.span.start);
-                return Err(Error::PathNotFound(node.path));
             }
-            Ok(())
         }
     }
     let mut first = First { key, at: None };
-    let _ = scan_into(text, &mut first);
-    line_column(text, first.at.unwrap_or(0)).0
+    let _ = scan_into(before, &mut first);
+    line_column(before, first.at.unwrap_or(0)).0
 }
 
 /// Why no `.env` spelling of `s` reads as `s` to every loader, if none does (see
@@ -652,8 +654,8 @@ pub(crate) fn insert(
     nodes: &[Node],
     path: &ValuePath,
     literal: &str,
-) -> Result<(usize, Zeroizing<String>), Error> {
-    let cannot = |reason| Error::CannotInsert {
+) -> Result<(usize, Zeroizing<String>), FormatError> {
+    let cannot = |reason| FormatError::CannotInsert {
         path: path.clone(),
         reason,
     };
@@ -1185,7 +1187,7 @@ mod tests {
         }
     }
 
-    fn add(text: &str, path: &str) -> Result<String, Error> {
+    fn add(text: &str, path: &str) -> Result<String, FormatError> {
         let nodes = scan(text).unwrap();
         let (at, new) = insert(text, &nodes, &path.parse().unwrap(), "T")?;
         Ok(format!("{}{}{}", &text[..at], new.as_str(), &text[at..]))
@@ -1212,7 +1214,7 @@ mod tests {
         }
         for path in ["a.b", "a[0]", "[0]", "\"1x\"", "\"a b\"", "\"\""] {
             assert!(
-                matches!(add("A=1\n", path), Err(Error::CannotInsert { .. })),
+                matches!(add("A=1\n", path), Err(FormatError::CannotInsert { .. })),
                 "{path}"
             );
         }

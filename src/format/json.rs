@@ -20,10 +20,10 @@ use std::fmt::Write as _;
 
 use zeroize::Zeroizing;
 
+use super::FormatError;
 use super::{
     Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
 };
-use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
 /// How many arrays and objects may be open at once.
@@ -72,9 +72,9 @@ impl<'t> Scanner<'t> {
 
     /// An error at byte `at`. `message` says what was expected and never quotes
     /// the input.
-    fn err(&self, at: usize, message: impl Into<String>) -> Error {
+    fn err(&self, at: usize, message: impl Into<String>) -> FormatError {
         let (line, column) = line_column(self.text, at);
-        Error::Parse {
+        FormatError::Parse {
             format: if self.comments {
                 Format::Jsonc
             } else {
@@ -87,7 +87,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// An error at the current position, saying so when the text ended early.
-    fn expected(&self, what: &str) -> Error {
+    fn expected(&self, what: &str) -> FormatError {
         if self.pos >= self.bytes.len() {
             self.err(self.pos, format!("unexpected end of the document: {what}"))
         } else {
@@ -96,7 +96,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// Skips white space and, with comments enabled, comments.
-    fn trivia(&mut self) -> Result<(), Error> {
+    fn trivia(&mut self) -> Result<(), FormatError> {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
@@ -128,7 +128,7 @@ impl<'t> Scanner<'t> {
 
     /// One scalar at the current position: its kind and, for a string, its decoded
     /// content.
-    fn scalar(&mut self) -> Result<(Scalar, Option<Zeroizing<String>>), Error> {
+    fn scalar(&mut self) -> Result<(Scalar, Option<Zeroizing<String>>), FormatError> {
         match self.peek() {
             Some(b'"') => Ok((Scalar::String, Some(self.string()?))),
             Some(b'-' | b'0'..=b'9') => Ok((self.number()?, None)),
@@ -154,7 +154,7 @@ impl<'t> Scanner<'t> {
     /// The offset of the quote that closes the string opening at the current
     /// position. A control character before it is an error: a raw line break
     /// most often means the closing quote is missing.
-    fn string_end(&self) -> Result<usize, Error> {
+    fn string_end(&self) -> Result<usize, FormatError> {
         let mut i = self.pos + 1;
         while i < self.bytes.len() {
             match self.bytes[i] {
@@ -181,7 +181,7 @@ impl<'t> Scanner<'t> {
     /// A string at the current position, decoded. The buffer is sized before
     /// decoding (the content is never longer than its text), so it never
     /// reallocates and leaves no unwiped copy behind.
-    fn string(&mut self) -> Result<Zeroizing<String>, Error> {
+    fn string(&mut self) -> Result<Zeroizing<String>, FormatError> {
         let end = self.string_end()?;
         let mut out = Zeroizing::new(String::with_capacity(end - self.pos - 1));
         let mut i = self.pos + 1;
@@ -203,7 +203,7 @@ impl<'t> Scanner<'t> {
 
     /// Decodes the escape at `at` (a backslash) of a string that closes at `end`;
     /// returns the offset after it.
-    fn escape(&self, at: usize, end: usize, out: &mut String) -> Result<usize, Error> {
+    fn escape(&self, at: usize, end: usize, out: &mut String) -> Result<usize, FormatError> {
         let c = match self.bytes[at + 1] {
             b'"' => '"',
             b'\\' => '\\',
@@ -246,7 +246,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// The four hex digits of the `\u` escape at `at`, in a string closing at `end`.
-    fn hex4(&self, at: usize, end: usize) -> Result<u32, Error> {
+    fn hex4(&self, at: usize, end: usize) -> Result<u32, FormatError> {
         let digits = self.bytes.get(at + 2..at + 6).filter(|_| at + 6 <= end);
         digits
             .filter(|d| d.iter().all(u8::is_ascii_hexdigit))
@@ -263,7 +263,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// A number at the current position, exactly as RFC 8259 defines it.
-    fn number(&mut self) -> Result<Scalar, Error> {
+    fn number(&mut self) -> Result<Scalar, FormatError> {
         let mut i = self.pos;
         if self.bytes[i] == b'-' {
             i += 1;
@@ -309,7 +309,7 @@ impl<'t> Scanner<'t> {
         &mut self,
         object: &ValuePath,
         names: &mut HashSet<String>,
-    ) -> Result<String, Error> {
+    ) -> Result<String, FormatError> {
         if self.peek() != Some(b'"') {
             return Err(self.expected("expected a member name (a string in double quotes)"));
         }
@@ -338,14 +338,18 @@ const UNPAIRED: &str = "unpaired UTF-16 surrogate in a \\u escape";
 /// Every node of the document: objects, arrays and scalars with their spans, in
 /// document order.
 #[cfg(test)]
-pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, Error> {
+pub(crate) fn scan(text: &str, comments: bool) -> Result<Vec<Node>, FormatError> {
     let mut nodes = Vec::new();
     scan_into(text, comments, &mut nodes)?;
     Ok(nodes)
 }
 
 /// Gives every node of the document to `sink`, in document order.
-pub(crate) fn scan_into(text: &str, comments: bool, sink: &mut impl NodeSink) -> Result<(), Error> {
+pub(crate) fn scan_into(
+    text: &str,
+    comments: bool,
+    sink: &mut impl NodeSink,
+) -> Result<(), FormatError> {
     let mut s = Scanner::new(text, comments);
     if text.starts_with('\u{feff}') {
         return Err(s.err(
@@ -386,7 +390,7 @@ pub(crate) fn scan_into(text: &str, comments: bool, sink: &mut impl NodeSink) ->
                         NodeKind::Array
                     },
                     span: start..start,
-                })?;
+                });
                 let node = given;
                 given += 1;
                 s.pos += 1;
@@ -417,7 +421,7 @@ pub(crate) fn scan_into(text: &str, comments: bool, sink: &mut impl NodeSink) ->
                     path: path.clone(),
                     kind: NodeKind::Scalar { string },
                     span: start..s.pos,
-                })?;
+                });
                 given += 1;
             }
         }
@@ -548,8 +552,8 @@ pub(crate) fn typed_literal(ty: ScalarType, raw: &str) -> bool {
 
 /// The typed value of a scalar that is not a string (its text `raw`, a valid
 /// JSON number, `true`, `false` or `null`).
-pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
-    use crate::tree::{Scalar, float_text};
+pub(crate) fn scalar_value(raw: &str) -> Result<super::Scalar, &'static str> {
+    use super::{Scalar, scalar::float_text};
     Ok(match raw {
         "true" => Scalar::Bool(true),
         "false" => Scalar::Bool(false),
@@ -707,8 +711,8 @@ pub(crate) fn insert(
     path: &ValuePath,
     literal: &str,
     comments: bool,
-) -> Result<(usize, Zeroizing<String>), Error> {
-    let cannot = |reason| Error::CannotInsert {
+) -> Result<(usize, Zeroizing<String>), FormatError> {
+    let cannot = |reason| FormatError::CannotInsert {
         path: path.clone(),
         reason,
     };
@@ -886,7 +890,7 @@ mod tests {
 
     fn error(text: &str, comments: bool) -> (usize, usize, String) {
         match scan(text, comments) {
-            Err(Error::Parse {
+            Err(FormatError::Parse {
                 line,
                 column,
                 message,
@@ -1250,7 +1254,7 @@ mod tests {
         );
     }
 
-    fn add(text: &str, path: &str, comments: bool) -> Result<String, Error> {
+    fn add(text: &str, path: &str, comments: bool) -> Result<String, FormatError> {
         let nodes = scan(text, comments).unwrap();
         let (at, new) = insert(text, &nodes, &path.parse().unwrap(), "\"T\"", comments)?;
         let out = format!("{}{}{}", &text[..at], new.as_str(), &text[at..]);
@@ -1397,7 +1401,10 @@ mod tests {
             ("{\"a\": {}}", "a[0]"),
         ] {
             assert!(
-                matches!(add(text, path, false), Err(Error::CannotInsert { .. })),
+                matches!(
+                    add(text, path, false),
+                    Err(FormatError::CannotInsert { .. })
+                ),
                 "{text:?} {path}"
             );
         }

@@ -13,14 +13,22 @@ use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
-use crate::error::Error;
 use crate::path::ValuePath;
+
+mod error;
+pub(crate) mod scalar;
+
+pub use error::FormatError;
+pub use scalar::Scalar;
 
 pub mod env;
 pub mod json;
 pub mod toml;
 pub(crate) mod toml_stream;
 pub mod yaml;
+
+#[doc(hidden)]
+pub mod fuzzing;
 
 /// A configuration file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,7 +100,7 @@ impl Format {
 
     /// Every node of the document: in the order [`NodeSink`] describes, but for
     /// TOML, where nodes come grouped by table (as `set` and export read them).
-    pub(crate) fn scan(self, text: &str) -> Result<Vec<Node>, Error> {
+    pub(crate) fn scan(self, text: &str) -> Result<Vec<Node>, FormatError> {
         if self == Format::Toml {
             return toml::scan(text);
         }
@@ -103,7 +111,7 @@ impl Format {
 
     /// Gives every node of the document to `sink` as it is found, so that a whole
     /// document can be checked or rewritten without holding a table of its nodes.
-    pub(crate) fn scan_into(self, text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+    pub(crate) fn scan_into(self, text: &str, sink: &mut impl NodeSink) -> Result<(), FormatError> {
         match self {
             Format::Toml => toml::scan_into(text, sink),
             Format::Json => json::scan_into(text, false, sink),
@@ -172,7 +180,7 @@ impl Format {
         nodes: &[Node],
         path: &ValuePath,
         literal: &str,
-    ) -> Result<(usize, Zeroizing<String>), Error> {
+    ) -> Result<(usize, Zeroizing<String>), FormatError> {
         match self {
             Format::Toml => toml::insert(text, nodes, path, literal),
             Format::Json => json::insert(text, nodes, path, literal, false),
@@ -270,8 +278,10 @@ impl Node {
 /// one's end is known only after its contents, and comes through
 /// [`NodeSink::container_end`].
 pub(crate) trait NodeSink {
-    /// Takes the next node; an error stops the scan and is its result.
-    fn node(&mut self, node: Node) -> Result<(), Error>;
+    /// Takes the next node. A sink cannot stop the scan: one that refuses a node
+    /// keeps the reason and gives it once the whole text was read, so that a
+    /// document that does not parse is always reported as such.
+    fn node(&mut self, node: Node);
 
     /// The end of the span of the container that was the `index`-th node given
     /// (0-based). Sinks that do not keep container spans ignore it.
@@ -281,9 +291,8 @@ pub(crate) trait NodeSink {
 }
 
 impl NodeSink for Vec<Node> {
-    fn node(&mut self, node: Node) -> Result<(), Error> {
+    fn node(&mut self, node: Node) {
         self.push(node);
-        Ok(())
     }
 
     fn container_end(&mut self, index: usize, end: usize) {
@@ -363,7 +372,7 @@ mod tests {
         ];
         for (format, text) in cases {
             match format.scan(&text) {
-                Err(Error::Parse { message, .. }) => {
+                Err(FormatError::Parse { message, .. }) => {
                     assert_eq!(message, PATHS_TOO_LARGE, "{format}")
                 }
                 other => panic!("{format}: {other:?}"),

@@ -6,13 +6,13 @@ use std::ops::Range;
 use toml_edit::{Document, Item, Table, Value};
 use zeroize::Zeroizing;
 
+use super::FormatError;
 use super::{
     Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
 };
-use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
-fn parse(text: &str) -> Result<Document<&str>, Error> {
+fn parse(text: &str) -> Result<Document<&str>, FormatError> {
     Document::parse(text).map_err(|e| {
         let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
         // The parser's message names what it expected; its Display form would quote
@@ -24,7 +24,7 @@ fn parse(text: &str) -> Result<Document<&str>, Error> {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
-        Error::Parse {
+        FormatError::Parse {
             format: Format::Toml,
             line,
             column,
@@ -34,7 +34,7 @@ fn parse(text: &str) -> Result<Document<&str>, Error> {
 }
 
 /// Every node of the document: tables, arrays and scalars with their spans.
-pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
+pub(crate) fn scan(text: &str) -> Result<Vec<Node>, FormatError> {
     let doc = parse(text)?;
     let mut nodes = Nodes {
         list: Vec::new(),
@@ -48,7 +48,7 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
 
 /// Gives every node of the document to `sink` in text order, the same nodes as
 /// [`scan`] finds, without holding the whole document (see `toml_stream`).
-pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), FormatError> {
     super::toml_stream::scan_into(text, sink)
 }
 
@@ -60,10 +60,15 @@ struct Nodes<'t> {
 }
 
 impl Nodes<'_> {
-    fn push(&mut self, path: &ValuePath, kind: NodeKind, span: Range<usize>) -> Result<(), Error> {
+    fn push(
+        &mut self,
+        path: &ValuePath,
+        kind: NodeKind,
+        span: Range<usize>,
+    ) -> Result<(), FormatError> {
         if !self.budget.take(path) {
             let (line, column) = line_column(self.text, span.start);
-            return Err(Error::Parse {
+            return Err(FormatError::Parse {
                 format: Format::Toml,
                 line,
                 column,
@@ -87,11 +92,15 @@ fn push_container(
     path: &ValuePath,
     kind: NodeKind,
     span: Option<Range<usize>>,
-) -> Result<(), Error> {
+) -> Result<(), FormatError> {
     nodes.push(path, kind, span.unwrap_or(0..0))
 }
 
-fn walk_table(table: &Table, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), Error> {
+fn walk_table(
+    table: &Table,
+    path: &mut ValuePath,
+    nodes: &mut Nodes<'_>,
+) -> Result<(), FormatError> {
     for (key, item) in table.iter() {
         path.push(Segment::Key(key.to_string()));
         walk_item(item, path, nodes)?;
@@ -100,7 +109,7 @@ fn walk_table(table: &Table, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Res
     Ok(())
 }
 
-fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), Error> {
+fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), FormatError> {
     match item {
         Item::None => {}
         Item::Value(v) => walk_value(v, path, nodes)?,
@@ -121,7 +130,11 @@ fn walk_item(item: &Item, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result
     Ok(())
 }
 
-fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Result<(), Error> {
+fn walk_value(
+    value: &Value,
+    path: &mut ValuePath,
+    nodes: &mut Nodes<'_>,
+) -> Result<(), FormatError> {
     match value {
         Value::Array(a) => {
             push_container(nodes, path, NodeKind::Array, a.span())?;
@@ -142,7 +155,7 @@ fn walk_value(value: &Value, path: &mut ValuePath, nodes: &mut Nodes<'_>) -> Res
         scalar => {
             // A parsed document always carries spans; a missing one would be a
             // toml_edit change that this crate must not paper over.
-            let span = scalar.span().ok_or_else(|| Error::Parse {
+            let span = scalar.span().ok_or_else(|| FormatError::Parse {
                 format: Format::Toml,
                 line: 0,
                 column: 0,
@@ -208,8 +221,8 @@ pub(crate) fn typed_literal(ty: ScalarType, raw: &str) -> bool {
 }
 
 /// The typed value of a scalar that is not a string (its text `raw`).
-pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
-    use crate::tree::{Scalar, float_text};
+pub(crate) fn scalar_value(raw: &str) -> Result<super::Scalar, &'static str> {
+    use super::{Scalar, scalar::float_text};
     match raw.trim().parse::<Value>() {
         Ok(Value::Integer(i)) => Ok(Scalar::Integer(Zeroizing::new(i.value().to_string()))),
         Ok(Value::Float(f)) => Ok(Scalar::Float(float_text(*f.value()))),
@@ -336,8 +349,8 @@ pub(crate) fn insert(
     nodes: &[Node],
     path: &ValuePath,
     literal: &str,
-) -> Result<(usize, Zeroizing<String>), Error> {
-    let cannot = |reason| Error::CannotInsert {
+) -> Result<(usize, Zeroizing<String>), FormatError> {
+    let cannot = |reason| FormatError::CannotInsert {
         path: path.clone(),
         reason,
     };
@@ -408,7 +421,7 @@ pub(crate) fn insert(
 mod tests {
     use super::*;
 
-    fn add(text: &str, path: &str) -> Result<String, Error> {
+    fn add(text: &str, path: &str) -> Result<String, FormatError> {
         let nodes = scan(text).unwrap();
         let (at, new) = insert(text, &nodes, &path.parse().unwrap(), "\"T\"")?;
         Ok(format!("{}{}{}", &text[..at], new.as_str(), &text[at..]))
@@ -466,7 +479,7 @@ mod tests {
             ("[[s]]\n", "s.k"),
         ] {
             assert!(
-                matches!(add(text, path), Err(Error::CannotInsert { .. })),
+                matches!(add(text, path), Err(FormatError::CannotInsert { .. })),
                 "{text:?} {path}"
             );
         }

@@ -54,15 +54,15 @@ use std::ops::Range;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use zeroize::Zeroizing;
 
+use super::FormatError;
 use super::{
     Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
 };
-use crate::error::Error;
 use crate::path::{Segment, ValuePath};
 
-fn error_at(text: &str, offset: usize, message: &str) -> Error {
+fn error_at(text: &str, offset: usize, message: &str) -> FormatError {
     let (line, column) = line_column(text, offset);
-    Error::Parse {
+    FormatError::Parse {
         format: Format::Yaml,
         line,
         column,
@@ -174,7 +174,7 @@ struct Scan {
 }
 
 /// What a scan notes beside the nodes, for reading a document as data
-/// ([`crate::tree`]): values with no text of their own to seal (so not a
+/// ([`crate::document::tree`]): values with no text of their own to seal (so not a
 /// [`Node`]), and explicit tags, which change what a value is.
 #[derive(Debug)]
 pub(crate) struct Hole {
@@ -441,7 +441,7 @@ fn finish_value(stack: &mut [Frame], path: &mut ValuePath) {
     }
 }
 
-fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Scan, Error> {
+fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Scan, FormatError> {
     let mut offsets = Offsets {
         text,
         chars: 0,
@@ -576,7 +576,7 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                         path: path.clone(),
                         kind: NodeKind::Scalar { string },
                         span: s,
-                    })?;
+                    });
                     given += 1;
                 }
                 if no_text && let Some(Frame::Map { map, .. }) = stack.last() {
@@ -649,7 +649,7 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                         NodeKind::Array
                     },
                     span: if bracket { s..s + 1 } else { 0..0 },
-                })?;
+                });
                 // Only a bracketed collection's span has an end to set.
                 let node = bracket.then_some(given);
                 given += 1;
@@ -689,19 +689,19 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
 
 /// Every node of every document: mappings, sequences and scalars with their spans.
 #[cfg(test)]
-pub(crate) fn scan(text: &str) -> Result<Vec<Node>, Error> {
+pub(crate) fn scan(text: &str) -> Result<Vec<Node>, FormatError> {
     let mut nodes = Vec::new();
     scan_into(text, &mut nodes)?;
     Ok(nodes)
 }
 
 /// Gives every node of every document to `sink`, in document order.
-pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), Error> {
+pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), FormatError> {
     scan_full(text, sink, false).map(drop)
 }
 
 /// Every node, with the values that have no node: empty values and aliases.
-pub(crate) fn scan_with_holes(text: &str) -> Result<(Vec<Node>, Vec<Hole>), Error> {
+pub(crate) fn scan_with_holes(text: &str) -> Result<(Vec<Node>, Vec<Hole>), FormatError> {
     let mut nodes = Vec::new();
     let holes = scan_full(text, &mut nodes, false)?.holes;
     Ok((nodes, holes))
@@ -738,8 +738,8 @@ pub(crate) fn string_literal(s: &str) -> Zeroizing<String> {
 
 /// The typed value of a plain scalar that is not a string, as the YAML 1.2 core
 /// schema reads it.
-pub(crate) fn scalar_value(raw: &str) -> Result<crate::tree::Scalar, &'static str> {
-    use crate::tree::{Scalar, float_text};
+pub(crate) fn scalar_value(raw: &str) -> Result<super::Scalar, &'static str> {
+    use super::{Scalar, scalar::float_text};
     let unsigned = raw.strip_prefix(['-', '+']).unwrap_or(raw);
     let negative = raw.starts_with('-');
     Ok(match resolve(raw) {
@@ -915,8 +915,8 @@ pub(crate) fn insert(
     nodes: &[Node],
     path: &ValuePath,
     literal: &str,
-) -> Result<(usize, Zeroizing<String>), Error> {
-    let cannot = |reason| Error::CannotInsert {
+) -> Result<(usize, Zeroizing<String>), FormatError> {
+    let cannot = |reason| FormatError::CannotInsert {
         path: path.clone(),
         reason,
     };
@@ -1192,7 +1192,7 @@ mod tests {
             ),
         ] {
             match scan(text) {
-                Err(Error::Parse {
+                Err(FormatError::Parse {
                     format: Format::Yaml,
                     line: l,
                     column: c,
@@ -1307,7 +1307,7 @@ mod tests {
         }
     }
 
-    fn add(text: &str, path: &str) -> Result<String, Error> {
+    fn add(text: &str, path: &str) -> Result<String, FormatError> {
         let nodes = scan(text).unwrap();
         let (at, new) = insert(text, &nodes, &path.parse().unwrap(), "T")?;
         Ok(format!("{}{}{}", &text[..at], new.as_str(), &text[at..]))
@@ -1375,7 +1375,7 @@ mod tests {
             ("a: {}\n", "a.b[0].c"),
         ] {
             assert!(
-                matches!(add(text, path), Err(Error::CannotInsert { .. })),
+                matches!(add(text, path), Err(FormatError::CannotInsert { .. })),
                 "{text:?} {path}"
             );
         }

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 use super::{EncComment, EncValue, Leaf, Plain, SopsError, aad};
+use crate::document::selection::Selection;
+use crate::document::tree::{self, Value};
 use crate::format::Format;
+use crate::format::Scalar;
+use crate::format::scalar::push_wiped;
 use crate::path::{Segment, ValuePath};
-use crate::selection::Selection;
-use crate::tree::{self, Scalar, Value};
 
 /// One line of the file, as the plain document needs it.
 enum Line {
@@ -337,13 +339,13 @@ impl Lines {
                 }
             };
             if !first {
-                tree::push_wiped(&mut out, "\n");
+                push_wiped(&mut out, "\n");
             }
             first = false;
-            tree::push_wiped(&mut out, &text);
+            push_wiped(&mut out, &text);
         }
         if self.trailing_newline && !first {
-            tree::push_wiped(&mut out, "\n");
+            push_wiped(&mut out, "\n");
         }
         top.extend(tables);
         // The plain document must read back as exactly the file's values.

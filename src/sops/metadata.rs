@@ -5,7 +5,8 @@ use regex::Regex;
 use sha2::{Digest, Sha512};
 
 use super::SopsError;
-use crate::tree::{Scalar, Value};
+use crate::document::tree::Value;
+use crate::format::Scalar;
 
 /// The data key encrypted to one age recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,10 +17,12 @@ use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
+use crate::document::selection::Selection;
+use crate::document::tree::{self, Value};
+use crate::format::Scalar;
+use crate::format::scalar::{float_text, push_wiped};
 use crate::format::{Format, NodeKind};
 use crate::path::{Segment, ValuePath};
-use crate::selection::Selection;
-use crate::tree::{self, Scalar, Value};
 
 mod flat;
 pub mod metadata;
@@ -187,18 +189,18 @@ pub enum SopsError {
     Check,
 }
 
-impl SopsError {
-    /// Whether the file failed to open (a wrong key, an altered value or MAC),
-    /// rather than being unreadable or unsupported.
-    pub fn is_open_failure(&self) -> bool {
-        matches!(
-            self,
+impl crate::Classified for SopsError {
+    /// A file that failed to open (a wrong key, an altered value or MAC) is
+    /// [`crate::ErrorKind::Open`]; one that is unreadable or unsupported, input.
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
             SopsError::NoIdentity { .. }
-                | SopsError::DataKey
-                | SopsError::Value { .. }
-                | SopsError::Mac(_)
-                | SopsError::MacMismatch
-        )
+            | SopsError::DataKey
+            | SopsError::Value { .. }
+            | SopsError::Mac(_)
+            | SopsError::MacMismatch => crate::ErrorKind::Open,
+            _ => crate::ErrorKind::Input,
+        }
     }
 }
 
@@ -248,7 +250,14 @@ impl fmt::Display for SopsError {
     }
 }
 
-impl std::error::Error for SopsError {}
+impl std::error::Error for SopsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SopsError::Parse(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// A value decrypted, with the type SOPS recorded.
 enum Plain {
@@ -431,7 +440,7 @@ pub fn unwrap_data_key(
         });
     }
     for stanza in &metadata.age {
-        let Ok(decryptor) = crate::identity_file::age_decryptor(stanza.enc.as_bytes()) else {
+        let Ok(decryptor) = crate::team::identity_file::age_decryptor(stanza.enc.as_bytes()) else {
             return Err(SopsError::Metadata {
                 field: "sops.age".to_string(),
                 reason: "holds an enc that is not an age file",
@@ -493,7 +502,7 @@ fn aad(keys: &[String]) -> String {
 }
 
 fn parse_text(format: Format, text: &str, binary: bool) -> Result<SopsFile, SopsError> {
-    let nodes = format.scan(text).map_err(SopsError::Parse)?;
+    let nodes = format.scan(text).map_err(|e| SopsError::Parse(e.into()))?;
     if nodes.iter().any(|n| n.document > 0) {
         return Err(SopsError::Unsupported(
             "a SOPS file of several YAML documents is not supported; split it into one file per document with sops first",
@@ -774,7 +783,7 @@ fn literal(
             Zeroizing::new(if *f > 0.0 { ".inf" } else { "-.inf" }.to_string())
         }
         // Debug always has a `.` or an exponent, so YAML reads a float back.
-        (Plain::Float(f, _), Format::Yaml) => tree::float_text(*f),
+        (Plain::Float(f, _), Format::Yaml) => float_text(*f),
         (Plain::Float(f, _), _) if !f.is_finite() => {
             return Err(not("is an infinity or NaN, which JSON cannot hold"));
         }
@@ -784,7 +793,7 @@ fn literal(
             if Format::Json.typed_literal(crate::ScalarType::Float, text) {
                 text.clone()
             } else {
-                tree::float_text(*f)
+                float_text(*f)
             }
         }
     })
@@ -965,11 +974,11 @@ impl SopsFile {
             if span.start < at {
                 return Err(SopsError::Check);
             }
-            tree::push_wiped(&mut out, &self.text[at..span.start]);
-            tree::push_wiped(&mut out, text);
+            push_wiped(&mut out, &self.text[at..span.start]);
+            push_wiped(&mut out, text);
             at = span.end;
         }
-        tree::push_wiped(&mut out, &self.text[at..]);
+        push_wiped(&mut out, &self.text[at..]);
         // The plain document must hold exactly the SOPS file's values, decrypted,
         // and nothing else: a literal or a removal that went wrong stops here.
         let got = tree::build(format, &out).map_err(|_| SopsError::Check)?;
@@ -998,7 +1007,7 @@ impl SopsFile {
                 // Its every value is sealed: SOPS had encrypted the whole file.
                 format.scan(&data).map_err(|e| match e {
                     // The position would point into secret text: the format only.
-                    crate::Error::Parse { format, .. } => SopsError::NotRepresentable {
+                    crate::FormatError::Parse { format, .. } => SopsError::NotRepresentable {
                         path: "data".to_string(),
                         reason: match format {
                             Format::Toml => "decrypts to text that is not valid TOML; name the output by its real format (-o FILE.EXT)",
@@ -1007,15 +1016,15 @@ impl SopsFile {
                             _ => "decrypts to text that is not valid JSON; name the output by its real format (-o FILE.EXT)",
                         },
                     },
-                    other => SopsError::Parse(other),
+                    other => SopsError::Parse(other.into()),
                 })?;
                 Ok((format, data, Selection::Paths(vec![ValuePath::root()])))
             }
             None => {
                 let mut out = Zeroizing::new(String::new());
-                tree::push_wiped(&mut out, "{\n\t\"data\": ");
-                tree::push_wiped(&mut out, &Format::Json.string_literal(&data));
-                tree::push_wiped(&mut out, "\n}\n");
+                push_wiped(&mut out, "{\n\t\"data\": ");
+                push_wiped(&mut out, &Format::Json.string_literal(&data));
+                push_wiped(&mut out, "\n}\n");
                 let data_path = ValuePath::root().child(Segment::Key("data".to_string()));
                 Ok((Format::Json, out, Selection::Paths(vec![data_path])))
             }
@@ -1109,7 +1118,7 @@ mod tests {
         let file = parse(SopsFormat::Dotenv, &moved).unwrap();
         let e = file.decrypt(&key, ImportOptions::default()).unwrap_err();
         assert_eq!(e.to_string().split(':').next(), Some("PORT2"));
-        assert!(e.is_open_failure());
+        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Open);
     }
 
     #[test]

@@ -1,0 +1,279 @@
+//! A repository with a policy: finding it (`spec/policy.md` section 2), naming its
+//! files, and reading and writing its policy and keyrings (section 4), every write
+//! under the policy's lock.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::TeamError;
+use super::identity_file::IdentitySet;
+use super::keyring::{Keyring, KeyringError};
+use super::policy::{self, Environment, POLICY_FILE, Policy};
+use crate::worktree::atomic::{self, FileLock, Mode};
+
+/// A repository with a policy: where it is, and what the policy says.
+#[derive(Debug)]
+pub struct Repo {
+    /// The directory holding `.cachet.toml`, canonical.
+    pub root: PathBuf,
+    /// The policy file.
+    pub policy_path: PathBuf,
+    /// The parsed policy.
+    pub policy: Policy,
+}
+
+/// Reads and parses a policy file.
+pub fn read_policy(path: &Path) -> Result<Policy, TeamError> {
+    let shown = path.display().to_string();
+    let text = fs::read_to_string(path).map_err(|e| TeamError::io(&shown, "cannot read", e))?;
+    Policy::parse(&text).map_err(|source| TeamError::Policy {
+        file: shown,
+        source,
+    })
+}
+
+impl Repo {
+    /// The repository whose policy is the nearest `.cachet.toml` at or above
+    /// `dir`; `None` when there is none.
+    ///
+    /// A policy inside the tree of another policy is refused: whoever writes that
+    /// subdirectory could otherwise choose the keys for its files.
+    pub fn find_from(dir: &Path) -> Result<Option<Repo>, TeamError> {
+        let dir =
+            fs::canonicalize(dir).map_err(|e| TeamError::io(dir.display().to_string(), "", e))?;
+        let Some(policy_path) = policy::find_policy(&dir) else {
+            return Ok(None);
+        };
+        let root = policy_path
+            .parent()
+            .map_or_else(|| dir.clone(), Path::to_path_buf);
+        if let Some(outer) = root.parent().and_then(policy::find_policy) {
+            return Err(TeamError::NestedPolicy {
+                inner: policy_path,
+                outer,
+            });
+        }
+        let policy = read_policy(&policy_path)?;
+        Ok(Some(Repo {
+            root,
+            policy_path,
+            policy,
+        }))
+    }
+
+    /// The repository of `dir`; an error when there is none.
+    pub fn open(dir: &Path) -> Result<Repo, TeamError> {
+        Repo::find_from(dir)?.ok_or(TeamError::NoPolicy)
+    }
+
+    /// The repository a file belongs to (found from the file's directory).
+    pub fn of_file(file: &Path) -> Result<Option<Repo>, TeamError> {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Repo::find_from(dir)
+    }
+
+    /// `file`'s path relative to the root, `/`-separated (`None` when outside it).
+    pub fn relative(&self, file: &Path) -> Option<String> {
+        let abs = fs::canonicalize(file).ok()?;
+        let rel = abs.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    }
+
+    /// The name this repository's environments are pinned under on this machine
+    /// ([`super::pins`]).
+    pub fn pin_name(&self) -> String {
+        self.root.to_string_lossy().into_owned()
+    }
+
+    /// Where an environment's keyring is.
+    pub fn keyring_path(&self, env: &str) -> PathBuf {
+        policy::keyring_path(&self.root, env)
+    }
+
+    /// How a keyring is named in messages: relative to the root.
+    pub fn keyring_name(env: &str) -> String {
+        format!(".cachet/keys/{env}.age")
+    }
+
+    /// An environment of the policy.
+    pub fn env(&self, name: &str) -> Result<&Environment, TeamError> {
+        self.policy
+            .environment(name)
+            .map_err(|source| TeamError::Policy {
+                file: POLICY_FILE.to_string(),
+                source,
+            })
+    }
+
+    /// Decrypts an environment's keyring with the caller's identities, and checks
+    /// that it is that environment's.
+    pub fn unlock(&self, env: &str, ids: &IdentitySet) -> Result<Keyring, TeamError> {
+        let bytes = match fs::read(self.keyring_path(env)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(TeamError::KeyringMissing(env.to_string()));
+            }
+            Err(e) => return Err(TeamError::io(Repo::keyring_name(env), "cannot read", e)),
+        };
+        let ring = Keyring::open(&bytes, ids.age_identities()).map_err(|e| match e {
+            // An identity that could not be opened is bad input, not a refusal.
+            KeyringError::NotAMember => match ids.unlock_failure() {
+                Some((source, why)) => TeamError::IdentityUnusable {
+                    env: env.to_string(),
+                    source,
+                    why,
+                },
+                None => TeamError::NotAMember(env.to_string()),
+            },
+            source => TeamError::Keyring {
+                env: env.to_string(),
+                writing: false,
+                source,
+            },
+        })?;
+        if ring.environment != env {
+            return Err(TeamError::WrongEnvironment {
+                env: env.to_string(),
+                found: ring.environment,
+            });
+        }
+        Ok(ring)
+    }
+
+    /// Encrypts and writes an environment's keyring. Only under the policy's lock
+    /// ([`Repo::lock`]), which guards every keyring write: so the temporary files
+    /// of a killed keyring write are removed here. `callbacks` answer what a
+    /// plugin recipient asks.
+    pub fn write_keyring(
+        &self,
+        ring: &Keyring,
+        callbacks: impl age::Callbacks,
+    ) -> Result<(), TeamError> {
+        let env = &ring.environment;
+        let armored = ring.seal(callbacks).map_err(|source| TeamError::Keyring {
+            env: env.clone(),
+            writing: true,
+            source,
+        })?;
+        let path = self.keyring_path(env);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| TeamError::io(dir.display().to_string(), "", e))?;
+        }
+        atomic::remove_stale_temps(&path);
+        atomic::write_atomic(&path, armored.as_bytes(), Mode::Keep, false)
+            .map_err(|e| TeamError::io(Repo::keyring_name(env), "cannot write", e))
+    }
+
+    /// Writes the policy, and keeps it as this repository's.
+    pub fn write_policy(&mut self, policy: Policy) -> Result<(), TeamError> {
+        atomic::write_atomic(
+            &self.policy_path,
+            policy.to_string().as_bytes(),
+            Mode::Keep,
+            false,
+        )
+        .map_err(|e| TeamError::io(POLICY_FILE, "cannot write", e))?;
+        self.policy = policy;
+        Ok(())
+    }
+
+    /// Takes the policy's lock, which guards the policy and every keyring, removes
+    /// what keyring writes killed before their rename left, and reads the policy
+    /// again (another process may have changed it while this one waited).
+    /// `waiting` is called once if another process holds the lock.
+    pub fn lock(&mut self, waiting: impl FnOnce()) -> Result<FileLock, TeamError> {
+        let held = lock_file(&self.policy_path, waiting)?;
+        for env in &self.policy.environments {
+            atomic::remove_stale_temps(&self.keyring_path(&env.name));
+        }
+        self.policy = read_policy(&self.policy_path)?;
+        Ok(held)
+    }
+}
+
+/// Takes the lock of `path`; `waiting` is called once if another process holds it.
+pub(crate) fn lock_file(path: &Path, waiting: impl FnOnce()) -> Result<FileLock, TeamError> {
+    FileLock::acquire(path, waiting)
+        .map_err(|e| TeamError::io(path.display().to_string(), "cannot take the lock", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_nearest_policy_above_a_directory_is_the_repository() {
+        let dir = tree(&[(".cachet.toml", "version = 1\n"), ("config/prod/x", "")]);
+        let repo = Repo::find_from(&dir.path().join("config/prod"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(repo.root, fs::canonicalize(dir.path()).unwrap());
+        assert_eq!(
+            repo.relative(&dir.path().join("config/prod/x")).as_deref(),
+            Some("config/prod/x")
+        );
+        assert!(repo.relative(Path::new("/")).is_none());
+    }
+
+    #[test]
+    fn no_policy_is_none_or_an_error_that_says_to_run_init() {
+        let dir = tree(&[("a", "")]);
+        // A policy above the temporary directory would make this test meaningless.
+        if policy::find_policy(dir.path()).is_some() {
+            return;
+        }
+        assert!(Repo::find_from(dir.path()).unwrap().is_none());
+        let e = Repo::open(dir.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no .cachet.toml in this directory or above; run `cachet init` at the repository's root"
+        );
+        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Usage);
+    }
+
+    #[test]
+    fn a_policy_inside_another_policys_tree_is_refused() {
+        let dir = tree(&[
+            (".cachet.toml", "version = 1\n"),
+            ("sub/.cachet.toml", "version = 1\n"),
+        ]);
+        let e = Repo::find_from(&dir.path().join("sub")).unwrap_err();
+        assert!(matches!(e, TeamError::NestedPolicy { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("cachet uses one policy per repository"),
+            "{e}"
+        );
+        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+    }
+
+    #[test]
+    fn a_missing_keyring_is_refused_naming_the_environment() {
+        let dir = tree(&[(".cachet.toml", "version = 1\n")]);
+        let repo = Repo::open(dir.path()).unwrap();
+        let e = repo.unlock("production", &IdentitySet::new()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment production: its keyring .cachet/keys/production.age is missing; a member's copy of the repository has it, or recreate the environment"
+        );
+        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+    }
+}
