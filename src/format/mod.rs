@@ -113,7 +113,8 @@ impl Format {
     /// document can be checked or rewritten without holding a table of its nodes.
     pub(crate) fn scan_into(self, text: &str, sink: &mut impl NodeSink) -> Result<(), FormatError> {
         match self {
-            Format::Toml => toml::scan_into(text, sink),
+            // The same nodes as `toml::scan`, without holding the whole document.
+            Format::Toml => toml_stream::scan_into(text, sink),
             Format::Json => json::scan_into(text, false, sink),
             Format::Jsonc => json::scan_into(text, true, sink),
             Format::Env => env::scan_into(text, sink),

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::FormatError;
 use super::{
-    Format, Node, NodeKind, NodeSink, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
+    Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
 };
 use crate::path::{Segment, ValuePath};
 
@@ -44,12 +44,6 @@ pub(crate) fn scan(text: &str) -> Result<Vec<Node>, FormatError> {
     let mut path = ValuePath::root();
     walk_table(doc.as_table(), &mut path, &mut nodes)?;
     Ok(nodes.list)
-}
-
-/// Gives every node of the document to `sink` in text order, the same nodes as
-/// [`scan`] finds, without holding the whole document (see `toml_stream`).
-pub(crate) fn scan_into(text: &str, sink: &mut impl NodeSink) -> Result<(), FormatError> {
-    super::toml_stream::scan_into(text, sink)
 }
 
 /// The nodes found so far, within the document's path budget.

@@ -135,7 +135,7 @@ impl fmt::Display for ValueFailure {
 #[non_exhaustive]
 pub enum SopsError {
     /// The file does not parse in its format.
-    Parse(crate::Error),
+    Parse(crate::document::Error),
     /// A line of a dotenv or INI file is not one SOPS writes.
     Syntax {
         /// 1-based line number.
@@ -189,17 +189,17 @@ pub enum SopsError {
     Check,
 }
 
-impl crate::Classified for SopsError {
+impl crate::error::Classified for SopsError {
     /// A file that failed to open (a wrong key, an altered value or MAC) is
-    /// [`crate::ErrorKind::Open`]; one that is unreadable or unsupported, input.
-    fn kind(&self) -> crate::ErrorKind {
+    /// [`crate::error::ErrorKind::Open`]; one that is unreadable or unsupported, input.
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
             SopsError::NoIdentity { .. }
             | SopsError::DataKey
             | SopsError::Value { .. }
             | SopsError::Mac(_)
-            | SopsError::MacMismatch => crate::ErrorKind::Open,
-            _ => crate::ErrorKind::Input,
+            | SopsError::MacMismatch => crate::error::ErrorKind::Open,
+            _ => crate::error::ErrorKind::Input,
         }
     }
 }
@@ -755,7 +755,7 @@ fn yaml_string(s: &str) -> Zeroizing<String> {
     let plain = !s.contains([',', '[', ']', '{', '}', '#', '\n', '\r', '\t'])
         && !s.starts_with(' ')
         && !s.ends_with(' ')
-        && Format::Yaml.typed_literal(crate::ScalarType::String, s);
+        && Format::Yaml.typed_literal(crate::format::ScalarType::String, s);
     if plain {
         Zeroizing::new(s.to_string())
     } else {
@@ -790,7 +790,7 @@ fn literal(
         // JSON numbers have no int/float distinction: keep SOPS's text, as
         // `sops -d` prints it.
         (Plain::Float(f, text), _) => {
-            if Format::Json.typed_literal(crate::ScalarType::Float, text) {
+            if Format::Json.typed_literal(crate::format::ScalarType::Float, text) {
                 text.clone()
             } else {
                 float_text(*f)
@@ -1007,7 +1007,7 @@ impl SopsFile {
                 // Its every value is sealed: SOPS had encrypted the whole file.
                 format.scan(&data).map_err(|e| match e {
                     // The position would point into secret text: the format only.
-                    crate::FormatError::Parse { format, .. } => SopsError::NotRepresentable {
+                    crate::format::FormatError::Parse { format, .. } => SopsError::NotRepresentable {
                         path: "data".to_string(),
                         reason: match format {
                             Format::Toml => "decrypts to text that is not valid TOML; name the output by its real format (-o FILE.EXT)",
@@ -1118,7 +1118,7 @@ mod tests {
         let file = parse(SopsFormat::Dotenv, &moved).unwrap();
         let e = file.decrypt(&key, ImportOptions::default()).unwrap_err();
         assert_eq!(e.to_string().split(':').next(), Some("PORT2"));
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Open);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Open);
     }
 
     #[test]

@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn values_are_told_apart_and_reasons_given() {
         let key = SecretKey::from_bytes([1; 32]);
-        let mut sealer = crate::Sealer::new(&key.public_key()).unwrap();
+        let mut sealer = crate::seal::Sealer::new(&key.public_key()).unwrap();
         let text = "password = \"hunter2\"\nempty_password = \"\"\nextra = \"x\"\nurl = \"postgres://a:pw9x@c/d\"\naws = \"AKIAZ7VRSQ5TJN2XB4KD\"\nhost = \"h\"\nsealed_token = \"t\"\n";
         let (sealed, _) = crate::seal_document(
             Format::Toml,

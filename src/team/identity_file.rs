@@ -492,7 +492,7 @@ mod tests {
         );
         let armored = ring.seal(age::NoCallbacks).unwrap();
         let err = crate::team::keyring::Keyring::open(armored.as_bytes(), set.age_identities());
-        assert_eq!(err.unwrap_err(), crate::KeyringError::NotAMember);
+        assert_eq!(err.unwrap_err(), crate::team::KeyringError::NotAMember);
         assert_eq!(
             set.unlock_failure(),
             Some(("id.age".to_string(), KeyError::NeedsPassphrase))

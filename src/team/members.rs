@@ -308,6 +308,6 @@ mod tests {
             matches!(e, TeamError::MemberKeyTwice(ref n) if n == "b"),
             "{e}"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Usage);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Usage);
     }
 }

@@ -234,7 +234,7 @@ mod tests {
             .check_and_pin("r", "production", &b, false, no_wait)
             .unwrap_err();
         assert!(matches!(changed, TeamError::KeyChanged { .. }), "{changed}");
-        assert_eq!(crate::Classified::kind(&changed), crate::ErrorKind::Refused);
+        assert_eq!(crate::error::Classified::kind(&changed), crate::error::ErrorKind::Refused);
         // A new environment of a known repository is a change too.
         let new = store
             .check_and_pin("r", "staging", &b, false, no_wait)

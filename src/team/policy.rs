@@ -55,11 +55,11 @@ impl Environment {
 
     /// The selection rule for this environment's files: the default rule and the
     /// policy's `seal` globs.
-    pub fn selection(&self) -> crate::Selection {
+    pub fn selection(&self) -> crate::document::Selection {
         if self.seal.is_empty() {
-            crate::Selection::Default
+            crate::document::Selection::Default
         } else {
-            crate::Selection::DefaultAnd(self.seal.clone())
+            crate::document::Selection::DefaultAnd(self.seal.clone())
         }
     }
 }
@@ -206,7 +206,7 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
                     invalid(place.clone(), "must be a string (the member's public key)")
                 })?
                 .parse()
-                .map_err(|e: crate::KeyError| invalid(place.clone(), e.to_string()))?;
+                .map_err(|e: crate::seal::KeyError| invalid(place.clone(), e.to_string()))?;
             if let Some(other) = members.iter().find(|m| m.recipient == recipient) {
                 return Err(invalid(
                     place,
@@ -334,7 +334,7 @@ impl Policy {
     }
 
     /// The environment whose public key has this key id, if any.
-    pub fn environment_of_key(&self, id: &crate::KeyId) -> Option<&Environment> {
+    pub fn environment_of_key(&self, id: &crate::seal::KeyId) -> Option<&Environment> {
         self.environments
             .iter()
             .find(|e| e.public_key.key_id() == *id)

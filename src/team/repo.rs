@@ -246,7 +246,7 @@ mod tests {
             e.to_string(),
             "no .cachet.toml in this directory or above; run `cachet init` at the repository's root"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Usage);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Usage);
     }
 
     #[test]
@@ -262,7 +262,7 @@ mod tests {
                 .contains("cachet uses one policy per repository"),
             "{e}"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
     }
 
     #[test]
@@ -274,6 +274,6 @@ mod tests {
             e.to_string(),
             "environment production: its keyring .cachet/keys/production.age is missing; a member's copy of the repository has it, or recreate the environment"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
     }
 }

@@ -182,7 +182,7 @@ mod tests {
             matches!(e, TeamError::EnvMovesFile { ref covering, ref asked, .. } if covering == "production" && asked == "staging"),
             "{e}"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
     }
 
     #[test]
@@ -246,6 +246,6 @@ mod tests {
             ),
             "{e}"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
     }
 }

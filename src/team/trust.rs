@@ -144,7 +144,7 @@ mod tests {
                 .starts_with("environment production: the keyring and .cachet.toml disagree ("),
             "{e}"
         );
-        assert_eq!(crate::Classified::kind(&e), crate::ErrorKind::Refused);
+        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
     }
 
     #[test]
