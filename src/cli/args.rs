@@ -293,6 +293,15 @@ pub struct PolicyArgs {
     /// what you seal).
     #[arg(long)]
     pub accept_new_key: bool,
+    /// Accept that .cachet.toml now puts the file in another environment than the
+    /// one this machine sealed it for (only after checking who moved it: that
+    /// environment's members will open what you seal).
+    #[arg(long)]
+    pub accept_new_env: bool,
+    /// Refuse to use an environment key that is neither pinned on this machine nor
+    /// named in CACHET_TRUST, instead of pinning it on first use (for CI).
+    #[arg(long, env = "CACHET_REQUIRE_PIN", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub require_pin: bool,
     /// Seal even though no member can open the environment's key (no keyring, or
     /// no members).
     #[arg(long)]
@@ -403,6 +412,10 @@ pub enum MembersCommand {
         /// someone would grant themselves access).
         #[arg(long, conflicts_with = "from_keyring")]
         grant: bool,
+        /// With --from-keyring: adopt a keyring key this machine has not pinned
+        /// (only after checking who wrote the keyring).
+        #[arg(long, requires = "from_keyring")]
+        accept_new_key: bool,
         #[command(flatten)]
         identity: IdentityArg,
     },

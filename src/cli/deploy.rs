@@ -17,7 +17,7 @@ use cachet::{KeyId, PathGlob, SealedAt, ValuePath};
 use zeroize::Zeroizing;
 
 use super::args::{AuditArg, InputType, OutputType, VariableArgs};
-use super::team::Notes;
+use super::team::{Notes, safe_directories};
 use super::{Failure, Input, identity, parse_path, read_input, write_file, write_stdout};
 
 /// Where access records go: `--audit-log`, else `$CACHET_AUDIT_LOG`, else nowhere.
@@ -126,7 +126,12 @@ pub(super) fn with_keys<T>(
     ids: &mut IdentitySet,
     f: impl Fn(&cachet::Identities) -> Result<T, cachet::Error>,
 ) -> Result<(T, Vec<KeyringOpened>), Failure> {
-    Ok(unlock::with_keys((file, name), ids, &Notes, f)?)
+    Ok(unlock::with_keys(
+        (file, name),
+        ids,
+        (&safe_directories(), &Notes),
+        f,
+    )?)
 }
 
 /// Opens what `f` opens of `input`, and notes for the access log (when it is
@@ -161,7 +166,7 @@ fn open_file<T>(
     let unlocked: &[KeyringOpened] = result.as_ref().map_or(&[], |(_, u)| u);
     access.environment = match unlocked.first() {
         Some(u) => Some(u.environment.clone()),
-        None => unlock::environment_of_keys(file, &access.key_ids),
+        None => unlock::environment_of_keys(file, &access.key_ids, &safe_directories()),
     };
     let member = unlocked.iter().find_map(|u| u.member.as_ref());
     access.member = member.map(|m| m.name.clone());

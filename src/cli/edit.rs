@@ -19,8 +19,8 @@ use zeroize::Zeroizing;
 use super::args::{DiffArgs, EditArgs, InputType, MergeArgs, PolicyArgs};
 use super::deploy::{identities_for, with_keys};
 use super::{
-    Failure, Input, identity, is_stdin, lock, named_paths, note, read_input, target, write_file,
-    write_stdout,
+    Failure, Input, identity, is_stdin, lock_in_place, named_paths, note, read_input, target,
+    write_file, write_stdout,
 };
 
 /// `seal FILE --like SEALED`: seals the plaintext FILE keeping SEALED's token
@@ -46,7 +46,11 @@ pub fn seal_like(
         policy,
     )?;
     let in_place = !to_stdout && !is_stdin(file);
-    let _lock = if in_place { Some(lock(file)?) } else { None };
+    let _lock = if in_place {
+        Some(lock_in_place(file)?)
+    } else {
+        None
+    };
     let plain = read_input(file, input_type)?;
     // SEALED is of FILE's format: its tokens are bound to it.
     let sealed = read_input(like, input_type_of(plain.format))?;
@@ -71,10 +75,11 @@ pub fn seal_like(
     }
     write_file(file, out.as_bytes(), Mode::Keep)?;
     note(&format!(
-        "{}: sealed {} value{} anew, kept {} unchanged from {}",
+        "{}: sealed {} value{} anew {}, kept {} unchanged from {}",
         plain.name,
         report.sealed.len(),
         if report.sealed.len() == 1 { "" } else { "s" },
+        target.destination(),
         report.kept,
         sealed.name
     ));
@@ -422,7 +427,7 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
     let editor = editor_command()?;
     // Held while the editor runs, so a concurrent seal or set waits rather than
     // being overwritten by this edit.
-    let _lock = lock(file)?;
+    let _lock = lock_in_place(file)?;
     let input = read_input(file, args.input.input_type)?;
     let mut ids = identities_for(&[&input], &args.identity.identities)?;
     let view = with_keys(file, &input.name, &mut ids, |k| {
@@ -476,10 +481,11 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
             Ok((out, report)) => {
                 write_file(file, out.as_bytes(), Mode::Keep)?;
                 note(&format!(
-                    "{}: sealed {} value{} anew, kept {} unchanged",
+                    "{}: sealed {} value{} anew {}, kept {} unchanged",
                     input.name,
                     report.sealed.len(),
                     if report.sealed.len() == 1 { "" } else { "s" },
+                    target.destination(),
                     report.kept
                 ));
                 return Ok(());
@@ -658,7 +664,7 @@ fn git(args: &[&str]) -> Result<String, Failure> {
 pub fn git_setup(patterns: &[String]) -> Result<(), Failure> {
     let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?);
     let patterns: Vec<String> = if patterns.is_empty() {
-        let repo = Repo::find_from(Path::new("."))?.ok_or_else(|| {
+        let repo = Repo::find_from(Path::new("."), &super::team::safe_directories())?.ok_or_else(|| {
             Failure::usage(
                 "no .cachet.toml here or above: name the sealed files' patterns, e.g. `cachet git setup 'config/*.toml'`",
             )

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use cachet::seal::generate::Charset;
 use cachet::team::rotation::RotateOptions;
-use cachet::team::target::{self, SealTarget, TargetOptions};
+use cachet::team::target::{self, Accept, SealTarget, TargetOptions};
 use cachet::worktree::atomic::{self, FileLock, Mode};
 use cachet::{
     Classified, ErrorKind, Format, PublicKey, ScalarType, SealedAt, Sealer, SecretKey, Selection,
@@ -200,8 +200,13 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             env,
             from_keyring,
             grant,
+            accept_new_key,
             identity,
-        }) => team::members_sync(&env, (from_keyring, grant), &identity.identities),
+        }) => team::members_sync(
+            &env,
+            (from_keyring, grant, accept_new_key),
+            &identity.identities,
+        ),
         Command::Check {
             paths,
             base,
@@ -426,6 +431,14 @@ fn lock(path: &Path) -> Result<FileLock, Failure> {
     .map_err(|e| Failure::usage(format!("{}: cannot take the lock: {e}", path.display())))
 }
 
+/// Takes the lock of a file rewritten in place, which must not be a symbolic
+/// link: reading through a link committed to a repository could seal a file from
+/// elsewhere into it, and the rewrite would replace the link.
+fn lock_in_place(path: &Path) -> Result<FileLock, Failure> {
+    atomic::refuse_link(path).map_err(|e| Failure::refused(format!("{}: {e}", path.display())))?;
+    lock(path)
+}
+
 /// The selection that `--path` options name, if any.
 fn named_paths(paths: &[String]) -> Result<Option<Selection>, Failure> {
     if paths.is_empty() {
@@ -513,6 +526,21 @@ struct Target {
     policy: Option<SealTarget>,
 }
 
+impl Target {
+    /// Where a write sealed to, as every write says it: the environment and its
+    /// key id, or the key id of the recipient given.
+    fn destination(&self) -> String {
+        match &self.policy {
+            Some(t) => format!(
+                "for environment {} (key id {})",
+                t.env.name,
+                self.recipient.key_id()
+            ),
+            None => format!("to key id {}", self.recipient.key_id()),
+        }
+    }
+}
+
 /// Resolves a file's target: the recipient given explicitly, else its
 /// environment in the policy (checked and pinned).
 fn target(
@@ -531,9 +559,12 @@ fn target(
             let options = TargetOptions {
                 env: args.env.as_deref(),
                 force: args.force,
-                accept_new_key: args.accept_new_key,
+                accept: Accept {
+                    new_key: args.accept_new_key,
+                    new_env: args.accept_new_env,
+                },
             };
-            let t = team::with_session(&team::Notes, |session| {
+            let t = team::with_session(&team::Notes, args.require_pin, |session| {
                 Ok(target::seal_target(file, is_stdin(file), options, session)?)
             })?;
             Target {
@@ -615,7 +646,7 @@ fn seal(
     let _locks = if in_place {
         order
             .iter()
-            .map(|f| lock(f))
+            .map(|f| lock_in_place(f))
             .collect::<Result<Vec<_>, _>>()?
     } else {
         Vec::new()
@@ -633,7 +664,7 @@ fn seal(
         }
         results.push((file, input, sealed, report));
     }
-    for (file, input, sealed, report) in results {
+    for ((file, input, sealed, report), target) in results.into_iter().zip(&targets) {
         if report.sealed.is_empty() {
             // Nothing new: leave the file (and its modification time) alone.
             let _ = writeln!(
@@ -647,10 +678,11 @@ fn seal(
         write_file(file, sealed.as_bytes(), Mode::Keep)?;
         let _ = writeln!(
             io::stderr(),
-            "{}: sealed {} value{} ({} already sealed)",
+            "{}: sealed {} value{} {} ({} already sealed)",
             input.name,
             report.sealed.len(),
             if report.sealed.len() == 1 { "" } else { "s" },
+            target.destination(),
             report.already_sealed
         );
     }
@@ -726,7 +758,7 @@ fn set(
     };
     let mut sealer =
         Sealer::new(&target.recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
-    let _lock = lock(file)?;
+    let _lock = lock_in_place(file)?;
     let input = read_input(file, input_type)?;
     let out = cachet::set_value_in(
         input.format,
@@ -743,14 +775,20 @@ fn set(
         Some((charset, _)) => {
             let _ = writeln!(
                 io::stderr(),
-                "{}: sealed {path}: a new secret of {} {} characters",
+                "{}: sealed {path} {}: a new secret of {} {} characters",
                 input.name,
+                target.destination(),
                 value.len(),
                 charset.name()
             );
         }
         None => {
-            let _ = writeln!(io::stderr(), "{}: sealed {path}", input.name);
+            let _ = writeln!(
+                io::stderr(),
+                "{}: sealed {path} {}",
+                input.name,
+                target.destination()
+            );
         }
     }
     Ok(())

@@ -84,13 +84,18 @@ pub fn rotate(
         pause_after: pause_after(),
         paused: AtomicBool::new(false),
     };
-    let outcome = with_session(&progress, |session| {
+    let outcome = with_session(&progress, false, |session| {
         Ok(rotation::rotate(&mut unlocked, named, options, session)?)
     });
     progress.bar.finish_and_clear();
     match outcome? {
         Rotation::Planned(plan) => {
-            let mut out = if plan.in_progress {
+            let mut out = if plan.replaces_unpinned {
+                format!(
+                    "environment {env_name}: a rotation is in progress to key id {}, which this machine has not pinned; a new key made here would replace it (--accept-new-key finishes with it instead)\n",
+                    plan.current
+                )
+            } else if plan.in_progress {
                 format!(
                     "environment {env_name}: a rotation is in progress; it would be finished with the current key (key id {}), no new key (--new-key makes one)\n",
                     plan.current
@@ -122,6 +127,8 @@ pub fn rotate(
                 "environment {env_name}: {} key id {}; {} values in {} files re-sealed; deploy targets need the new key (`cachet env key {env_name}`); remove the retired key with `cachet prune {env_name}` once no copy needs it",
                 if done.finished_interrupted {
                     "finished the interrupted rotation (no new key) to"
+                } else if done.replaced_unpinned {
+                    "found a rotation in progress to a key this machine has not pinned, and rotated instead to a new key made here,"
                 } else {
                     "rotated to"
                 },

@@ -10,6 +10,7 @@ use cachet::glob::{FileGlob, PathGlob};
 use cachet::team::members::{self, MemberChange, NewEnvironment, SyncFrom, Synced, Unlocked};
 use cachet::team::pins::PinStore;
 use cachet::team::policy::{self, POLICY_FILE, Policy};
+use cachet::team::trust::{Anchors, SafeDirectories};
 use cachet::team::{Member, Observer, Repo, Session};
 use cachet::worktree::atomic::{self, Mode};
 
@@ -47,14 +48,42 @@ pub fn pin_store() -> PinStore {
     PinStore::new(identity::config_dir().map(|d| d.join("known_keys.toml")))
 }
 
-/// Runs `f` with the session of a team command run from the terminal.
+/// Where team files another user owns are accepted: `CACHET_SAFE_DIRECTORIES`.
+pub fn safe_directories() -> SafeDirectories {
+    std::env::var_os("CACHET_SAFE_DIRECTORIES")
+        .map_or(SafeDirectories::None, |v| SafeDirectories::parse(&v))
+}
+
+/// Keys vouched for from outside the repository: `CACHET_TRUST`; with
+/// `require_pin`, first use of any other key is refused.
+pub fn anchors(require_pin: bool) -> Result<Anchors, Failure> {
+    let text = match std::env::var_os("CACHET_TRUST") {
+        Some(v) => v
+            .into_string()
+            .map_err(|_| Failure::usage("CACHET_TRUST is not UTF-8 text"))?,
+        None => String::new(),
+    };
+    Ok(Anchors::parse(&text, require_pin)?)
+}
+
+/// Runs `f` with the session of a team command run from the terminal;
+/// `require_pin` refuses first use of a key nothing vouches for.
 pub fn with_session<T>(
     observer: &dyn Observer,
+    require_pin: bool,
     f: impl FnOnce(&Session<'_, Terminal>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let pins = pin_store();
+    let anchors = anchors(require_pin)?;
+    let safe = safe_directories();
+    // Asked only to check a key against its keyring: a sealer who is not a member
+    // has no identity, and that is no error.
+    let identities = || identity::load(&[]).ok();
     f(&Session {
         pins: &pins,
+        anchors: &anchors,
+        safe: &safe,
+        identities: &identities,
         observer,
         callbacks: Terminal,
     })
@@ -62,7 +91,7 @@ pub fn with_session<T>(
 
 /// The repository of the current directory; an error when there is none.
 pub fn current() -> Result<Repo, Failure> {
-    Ok(Repo::open(Path::new("."))?)
+    Ok(Repo::open(Path::new("."), &safe_directories())?)
 }
 
 /// The name `env add` gives you as a member.
@@ -98,6 +127,7 @@ pub fn init(env: Option<&str>, add: &EnvAddArgs) -> Result<(), Failure> {
         ));
     }
     let path = Path::new(POLICY_FILE);
+    Repo::refuse_nested_init(Path::new("."))?;
     atomic::write_atomic(path, Policy::new().to_string().as_bytes(), Mode::Keep, true).map_err(
         |e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
@@ -166,7 +196,7 @@ pub fn env_add(name: &str, add: &EnvAddArgs) -> Result<(), Failure> {
         rotate_every_days: rotate,
         members,
     };
-    let (env, ring) = with_session(&Notes, |session| {
+    let (env, ring) = with_session(&Notes, false, |session| {
         Ok(members::add_environment(&mut repo, new, session)?)
     })?;
     note(&format!(
@@ -302,7 +332,7 @@ pub fn members_list(env_name: &str) -> Result<(), Failure> {
 /// `cachet members sync ENV [--from-keyring] [--grant]`.
 pub fn members_sync(
     env_name: &str,
-    (from_keyring, grant): (bool, bool),
+    (from_keyring, grant, accept_new_key): (bool, bool, bool),
     identities: &[PathBuf],
 ) -> Result<(), Failure> {
     let mut unlocked = unlocked(env_name, identities)?;
@@ -317,7 +347,14 @@ pub fn members_sync(
     for d in &found {
         note(&format!("environment {env_name}: {d}"));
     }
-    let (_, synced) = members::sync_members(&mut unlocked, from, Terminal)?;
+    let (_, synced) = with_session(&Notes, false, |session| {
+        Ok(members::sync_members(
+            &mut unlocked,
+            from,
+            accept_new_key,
+            session,
+        )?)
+    })?;
     note(&match synced {
         Synced::Agreed => {
             format!("environment {env_name}: the keyring and {POLICY_FILE} agree; nothing to do")

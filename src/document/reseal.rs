@@ -142,7 +142,7 @@ pub struct ResealReport {
 enum Before {
     /// A token of the current key: its opened text and the token's literal.
     Reusable(Zeroizing<String>, String),
-    /// Sealed, but its token cannot be reused (another key id).
+    /// Sealed, but its token cannot be reused (a conflict that cannot be shown).
     Sealed,
     /// A conflict marker, and the text `cachet edit` showed for it.
     Conflict(Zeroizing<String>),
@@ -152,11 +152,12 @@ enum Before {
 /// fewest changes to `like`.
 ///
 /// A value whose text at the same document and path is what `like`'s token there
-/// opens to keeps that token, when the token is of the sealer's key id. Every other
-/// value that `selection` picks, or that `like` had sealed at that path, is sealed
-/// anew. A value that is already a token in `plain` stays as it is (it must be of
-/// the sealer's key). A conflict still as [`open_for_edit`] showed it is
-/// [`Error::Unresolved`].
+/// opens to keeps that token. Every other value that `selection` picks, or that
+/// `like` had sealed at that path, is sealed anew. A value that is already a token
+/// in `plain` stays as it is. Every token of `like` and `plain` must be of the
+/// sealer's key id, else [`Error::ForeignKey`]: re-sealing never moves a value to
+/// another key (that is a rotation's job). A conflict still as [`open_for_edit`]
+/// showed it is [`Error::Unresolved`].
 pub fn reseal<R: RngCore + CryptoRng>(
     format: Format,
     like: &str,
@@ -275,9 +276,25 @@ fn read_before(
             document: node.document,
             path: &node.path,
         };
+        // A value keeps the key it is sealed to: re-sealing it to another key here
+        // would move a secret to whatever key the caller was given (a swapped
+        // one, say) without anyone asking for a rotation.
+        let own_key = |token: &Token| {
+            if token.key_id == current {
+                Ok(())
+            } else {
+                Err(Error::ForeignKey {
+                    path: node.path.clone(),
+                    found: token.key_id,
+                    expected: current,
+                })
+            }
+        };
         let before = match Conflict::parse(s) {
             Some(c) => {
                 let c = c.map_err(|r| open_failure(&node.path, r))?;
+                own_key(&c.ours)?;
+                own_key(&c.theirs)?;
                 let ours = open_raw(&mut opener, &c.ours, &place)?;
                 let theirs = open_raw(&mut opener, &c.theirs, &place)?;
                 // A conflict that cannot be shown was refused when opened for
@@ -286,12 +303,9 @@ fn read_before(
             }
             None => {
                 let token = Token::parse(s).map_err(|r| open_failure(&node.path, r))?;
-                if token.key_id == current {
-                    let raw = open_raw(&mut opener, &token, &place)?;
-                    Before::Reusable(raw, like[node.span.clone()].to_string())
-                } else {
-                    Before::Sealed
-                }
+                own_key(&token)?;
+                let raw = open_raw(&mut opener, &token, &place)?;
+                Before::Reusable(raw, like[node.span.clone()].to_string())
             }
         };
         out.insert((node.document, node.path), before);
@@ -515,4 +529,59 @@ pub fn normalize_to(
         .map(|(span, text)| Splice { span, text })
         .collect();
     Ok(splice(side, &splices).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::seal_document;
+    use crate::seal::SecretKey;
+
+    /// A file sealed to one key, re-sealed with a sealer of another (a swapped
+    /// key): every old value would move to the new key. Refused, naming both.
+    #[test]
+    fn re_sealing_never_moves_a_value_to_another_key() {
+        let real = SecretKey::from_bytes([1; 32]);
+        let swapped = SecretKey::from_bytes([2; 32]);
+        let plain = "host = \"db\"\npassword = \"hunter2\"\n";
+        let (sealed, _) = seal_document(
+            Format::Toml,
+            plain,
+            &Selection::Default,
+            &mut Sealer::new(&real.public_key()).unwrap(),
+        )
+        .unwrap();
+        let mut ids = Identities::new();
+        ids.push(real.clone());
+        let edited = "host = \"db2\"\npassword = \"hunter2\"\n";
+        let e = reseal(
+            Format::Toml,
+            &sealed,
+            &ids,
+            edited,
+            &Selection::Default,
+            &mut Sealer::new(&swapped.public_key()).unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            Error::ForeignKey {
+                path: "password".parse().unwrap(),
+                found: real.public_key().key_id(),
+                expected: swapped.public_key().key_id(),
+            }
+        );
+        // With the file's own key, the unchanged value keeps its token.
+        let (out, report) = reseal(
+            Format::Toml,
+            &sealed,
+            &ids,
+            edited,
+            &Selection::Default,
+            &mut Sealer::new(&real.public_key()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report.kept, 1);
+        assert_eq!(out.lines().nth(1), sealed.lines().nth(1));
+    }
 }

@@ -7,9 +7,7 @@ use toml_edit::{Document, Item, Table, Value};
 use zeroize::Zeroizing;
 
 use super::FormatError;
-use super::{
-    Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column,
-};
+use super::{Format, Node, NodeKind, PATHS_TOO_LARGE, PathBudget, ScalarType, line_column};
 use crate::path::{Segment, ValuePath};
 
 fn parse(text: &str) -> Result<Document<&str>, FormatError> {

@@ -195,6 +195,12 @@ impl KeyId {
     pub fn from_bytes(bytes: [u8; KEY_ID_LEN]) -> Self {
         KeyId(bytes)
     }
+
+    /// Reads a key id as tokens write it (16 canonical base64url characters).
+    pub fn parse(s: &str) -> Option<Self> {
+        let bytes = super::base64url::decode(s)?;
+        Some(KeyId(bytes.try_into().ok()?))
+    }
 }
 
 impl fmt::Display for KeyId {

@@ -1118,7 +1118,10 @@ mod tests {
         let file = parse(SopsFormat::Dotenv, &moved).unwrap();
         let e = file.decrypt(&key, ImportOptions::default()).unwrap_err();
         assert_eq!(e.to_string().split(':').next(), Some("PORT2"));
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Open);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Open
+        );
     }
 
     #[test]

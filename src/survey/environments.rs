@@ -107,8 +107,15 @@ pub fn environment_lines(
                     .iter()
                     .find(|k| k.secret.public_key() == env.public_key)
                     .map(|k| k.created);
-                found.extend(differences(env, ring).into_iter().map(|d| {
-                    problem(format!("{name}: problem: {d}; find out why (a hand-added member may be someone granting themselves access), then repair with `cachet members sync {name}` or `--from-keyring`"))
+                let key_differs = ring.current().secret.public_key() != env.public_key;
+                found.extend(differences(env, ring).into_iter().enumerate().map(|(i, d)| {
+                    problem(if key_differs && i == 0 {
+                        // A key in one that is not in the other is how someone would
+                        // redirect secrets: no repair takes either side unasked.
+                        format!("{name}: problem: {d}; find out who wrote each (git log -- {POLICY_FILE} {}); `cachet members sync {name} --from-keyring` adopts the keyring's key only if this machine pinned it or you pass --accept-new-key", Repo::keyring_name(name))
+                    } else {
+                        format!("{name}: problem: {d}; find out why (a hand-added member may be someone granting themselves access), then repair with `cachet members sync {name}` or `--from-keyring`")
+                    })
                 }));
             }
             Some(RingState::Unreadable(message)) => {
@@ -186,7 +193,7 @@ mod tests {
         fs::write(dir.path().join(".cachet.toml"), policy).unwrap();
         fs::create_dir_all(dir.path().join(".cachet/keys")).unwrap();
         fs::write(dir.path().join(".cachet/keys/old.age"), "").unwrap();
-        let repo = Repo::open(dir.path()).unwrap();
+        let repo = Repo::open(dir.path(), &crate::team::trust::SafeDirectories::None).unwrap();
         (dir, repo)
     }
 

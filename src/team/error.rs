@@ -232,6 +232,72 @@ pub enum TeamError {
         /// The files that use it.
         files: Vec<String>,
     },
+    /// `CACHET_TRUST` names a key in a form cachet does not read.
+    BadAnchor(String),
+    /// A team file is a symbolic link.
+    TeamFileLink(PathBuf),
+    /// A team file is owned by another user.
+    ForeignOwner {
+        /// The file.
+        path: PathBuf,
+        /// Its owner's user id.
+        owner: u32,
+        /// The repository's root.
+        root: PathBuf,
+    },
+    /// The policy's key is not the one anchored from outside the repository.
+    AnchorMismatch {
+        /// The environment.
+        env: String,
+        /// The policy's key id.
+        key: KeyId,
+        /// The anchored key id.
+        anchor: KeyId,
+    },
+    /// First use of a key was refused (`--require-pin`).
+    FirstUseRefused {
+        /// The environment.
+        env: String,
+        /// Its key id.
+        key: KeyId,
+    },
+    /// A member's keyring holds another current key than the policy names.
+    KeyringMismatch {
+        /// The environment.
+        env: String,
+        /// The policy's key id.
+        policy: KeyId,
+        /// The keyring's current key id.
+        keyring: KeyId,
+    },
+    /// The keyring's current key, which the policy names, is not the key pinned
+    /// here: a rotation made elsewhere, or a planted keyring.
+    NewKeyInKeyring {
+        /// The environment.
+        env: String,
+        /// The new key id.
+        key: KeyId,
+        /// The key id pinned.
+        pinned: String,
+    },
+    /// A key to adopt from the keyring that nothing on this machine vouches for.
+    UnvouchedKey {
+        /// The environment.
+        env: String,
+        /// The key id.
+        key: KeyId,
+    },
+    /// A file's environment changed from the one it was sealed for here.
+    EnvironmentChanged {
+        /// The file, relative to the root.
+        file: String,
+        /// The environment it was sealed for.
+        from: String,
+        /// The environment that covers it now.
+        to: String,
+    },
+    /// `init` inside the tree of another policy.
+    InitInsideTree(PathBuf),
     /// The tree could not be walked.
     Walk(WalkError),
     /// git could not be asked.
@@ -432,6 +498,57 @@ impl std::fmt::Display for TeamError {
                     if files.len() > shown.len() { ", …" } else { "" }
                 )
             }
+            TeamError::BadAnchor(item) => write!(
+                f,
+                "CACHET_TRUST: {item:?} is not ENV=KEY (an environment's name and its key id, or its age1… public key)"
+            ),
+            TeamError::TeamFileLink(path) => write!(
+                f,
+                "{}: is a symbolic link; cachet never follows one for the policy, .cachet/ or a keyring (a link committed to a repository could send keys elsewhere): put the file itself there",
+                path.display()
+            ),
+            TeamError::ForeignOwner { path, owner, root } => write!(
+                f,
+                "{}: is owned by another user (uid {owner}), and whoever can write it chooses the keys your secrets are sealed to; if you trust that user, add {} to CACHET_SAFE_DIRECTORIES",
+                path.display(),
+                root.display()
+            ),
+            TeamError::AnchorMismatch { env, key, anchor } => write!(
+                f,
+                "environment {env}: its public key in {POLICY_FILE} (key id {key}) is not the key CACHET_TRUST names (key id {anchor}); nothing was sealed: find out who changed {POLICY_FILE} before changing CACHET_TRUST"
+            ),
+            TeamError::FirstUseRefused { env, key } => write!(
+                f,
+                "environment {env}: its key (key id {key}) is not pinned on this machine, and first use is refused (--require-pin, CACHET_REQUIRE_PIN); once the key is checked, name it in CACHET_TRUST ({env}={key})"
+            ),
+            TeamError::KeyringMismatch {
+                env,
+                policy,
+                keyring: ring,
+            } => write!(
+                f,
+                "environment {env}: the public key in {POLICY_FILE} (key id {policy}) is not the key of its keyring (key id {ring}), which you can open; nothing was sealed: find out who changed them (git log -- {POLICY_FILE} {}), and see `cachet check`",
+                keyring(env)
+            ),
+            TeamError::NewKeyInKeyring { env, key, pinned } => write!(
+                f,
+                "environment {env}: its keyring holds a key this machine has not pinned (key id {key}; pinned here: key id {pinned}), from a rotation made elsewhere or from someone who knew an older key; run `cachet rotate {env}` to replace it with a key made here, or check who wrote {} (git log) and pass --accept-new-key",
+                keyring(env)
+            ),
+            TeamError::UnvouchedKey { env, key } => write!(
+                f,
+                "environment {env}: the keyring's key (key id {key}) is not pinned on this machine, and adopting it would trust whoever wrote the keyring; check who wrote {} (git log) and pass --accept-new-key, or restore {POLICY_FILE} and the keyring from history",
+                keyring(env)
+            ),
+            TeamError::EnvironmentChanged { file, from, to } => write!(
+                f,
+                "{file}: this machine sealed it for environment {from}, and {POLICY_FILE} now puts it in environment {to}, whose members would open what you seal; check the history of {POLICY_FILE}, then pass --accept-new-env"
+            ),
+            TeamError::InitInsideTree(outer) => write!(
+                f,
+                "this directory is inside the tree of {}; cachet uses one policy per repository: add environments to that one (`cachet env add`)",
+                outer.display()
+            ),
             TeamError::Walk(e) => e.fmt(f),
             TeamError::Git(e) => e.fmt(f),
         }
@@ -474,6 +591,7 @@ impl Classified for TeamError {
             TeamError::Walk(e) => e.kind(),
             TeamError::Git(e) => e.kind(),
             TeamError::NoPolicy
+            | TeamError::BadAnchor(_)
             | TeamError::NoRecipient
             | TeamError::NoSuchFile(_)
             | TeamError::StdinNeedsEnv
@@ -500,7 +618,16 @@ impl Classified for TeamError {
             | TeamError::GrantNeeded { .. }
             | TeamError::UnknownKeyInFile { .. }
             | TeamError::RotationIncomplete { .. }
-            | TeamError::RetiredKeyInUse { .. } => ErrorKind::Refused,
+            | TeamError::RetiredKeyInUse { .. }
+            | TeamError::TeamFileLink(_)
+            | TeamError::ForeignOwner { .. }
+            | TeamError::AnchorMismatch { .. }
+            | TeamError::FirstUseRefused { .. }
+            | TeamError::KeyringMismatch { .. }
+            | TeamError::NewKeyInKeyring { .. }
+            | TeamError::UnvouchedKey { .. }
+            | TeamError::EnvironmentChanged { .. }
+            | TeamError::InitInsideTree(_) => ErrorKind::Refused,
         }
     }
 }

@@ -8,6 +8,7 @@ use super::TeamError;
 use super::identity_file::IdentitySet;
 use super::keyring::Keyring;
 use super::member::Member;
+use super::pins::Pin;
 use super::policy::{Environment, POLICY_FILE, Policy};
 use super::repo::Repo;
 use super::session::Session;
@@ -82,7 +83,7 @@ pub fn add_environment<C: age::Callbacks>(
     let ring = Keyring::new(&new.name, key, created, new.members);
     repo.write_keyring(&ring, session.callbacks.clone())?;
     repo.write_policy(policy)?;
-    session.pin(&repo.pin_name(), &env.name, &env.public_key.key_id(), true)?;
+    session.pin(repo.pin_name(), &env.name, &env.public_key.key_id())?;
     Ok((env, ring))
 }
 
@@ -219,12 +220,15 @@ pub enum Synced {
 /// `from` names. Returns the differences found, and what was done.
 ///
 /// The keyring cannot follow a policy whose public key it has no private key
-/// for; and giving the key to members only the policy lists needs `grant`: a
-/// repository writer can add themselves to the policy.
+/// for; giving the key to members only the policy lists needs `grant` (a
+/// repository writer can add themselves to the policy); and the policy takes the
+/// keyring's key only when this machine vouches for it (pinned, anchored) or
+/// `accept_new_key`.
 pub fn sync_members<C: age::Callbacks>(
     unlocked: &mut Unlocked,
     from: SyncFrom,
-    callbacks: C,
+    accept_new_key: bool,
+    session: &Session<'_, C>,
 ) -> Result<(Vec<String>, Synced), TeamError> {
     let Unlocked {
         repo, env, ring, ..
@@ -235,6 +239,27 @@ pub fn sync_members<C: age::Callbacks>(
     }
     let grant = match from {
         SyncFrom::Keyring => {
+            // The keyring is as easy to write as the policy for whoever knew an
+            // old key: its key is adopted only if this machine vouches for it.
+            let key = ring.current().secret.public_key().key_id();
+            if key != env.public_key.key_id() {
+                let vouched = match session.anchors.key(&env.name) {
+                    Some(anchor) => anchor == key,
+                    None => session
+                        .pins
+                        .read()
+                        .is_ok_and(|p| p.check(repo.pin_name(), &env.name, &key) == Pin::Same),
+                };
+                if !vouched && !accept_new_key {
+                    return Err(TeamError::UnvouchedKey {
+                        env: env.name.clone(),
+                        key,
+                    });
+                }
+                if !vouched {
+                    session.pin(repo.pin_name(), &env.name, &key)?;
+                }
+            }
             let mut policy = repo.policy.clone();
             let current = ring.current();
             policy
@@ -271,7 +296,7 @@ pub fn sync_members<C: age::Callbacks>(
     }
     ring.members = env.members.clone();
     ring.members.sort();
-    repo.write_keyring(ring, callbacks)?;
+    repo.write_keyring(ring, session.callbacks.clone())?;
     Ok((found, Synced::KeyringFromPolicy(ring.members.len())))
 }
 
@@ -308,6 +333,9 @@ mod tests {
             matches!(e, TeamError::MemberKeyTwice(ref n) if n == "b"),
             "{e}"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Usage);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Usage
+        );
     }
 }

@@ -1,11 +1,15 @@
-//! Key pinning: the key id each environment of each repository had when this
-//! machine first sealed to it, kept like ssh's `known_hosts`. A repository writer
-//! who swaps an environment's public key for one of their own is then caught: the
-//! next sealer sees a changed key and refuses it until told `--accept-new-key`.
+//! Key pinning (`spec/policy.md` section 6): the key id each environment of each
+//! repository had when this machine first sealed to it, kept like ssh's
+//! `known_hosts`, and the environment each file was sealed for. A repository
+//! writer who swaps an environment's public key for one of their own, or moves a
+//! file into another environment, is then caught: the next sealer sees the change
+//! and refuses it until told to accept it.
 //!
-//! The store is a TOML file (`$XDG_CONFIG_HOME/cachet/known_keys.toml`): one table
-//! per repository, named by the policy directory's absolute path, mapping each
-//! environment name to its key id.
+//! The store is a TOML file (`$XDG_CONFIG_HOME/cachet/known_keys.toml`), version
+//! 2: one table per repository, named as [`PinName::id`] says, holding `keys`
+//! (environment name to key id) and `files` (a file's path relative to the root
+//! to its environment). A store of version 1 (tables of key ids named by the
+//! root's absolute path) is read as the pins of the repository at that path.
 
 use std::fs;
 use std::io;
@@ -18,6 +22,32 @@ use super::repo::lock_file;
 use crate::seal::KeyId;
 use crate::worktree::atomic::{self, Mode};
 
+/// The store's layout version.
+const PINS_VERSION: i64 = 2;
+
+/// How a repository is named in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinName {
+    /// `git:<root commits>:<directory>` for a repository with a history (every
+    /// clone shares it), else `path:<absolute root>`.
+    pub id: String,
+    /// The root's absolute path: pins kept under it before the repository had a
+    /// history (or by version 1 of the store) still count.
+    pub path: String,
+}
+
+impl PinName {
+    /// The tables to read, first found first: the id's, then the path's.
+    fn lookups(&self) -> [String; 3] {
+        [
+            self.id.clone(),
+            format!("path:{}", self.path),
+            // Version 1 named a repository by its path alone.
+            self.path.clone(),
+        ]
+    }
+}
+
 /// What the store says about an environment's key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Pin {
@@ -29,7 +59,7 @@ pub enum Pin {
     Changed(String),
 }
 
-/// The pinned key ids.
+/// The pinned key ids and file environments.
 #[derive(Clone, Debug)]
 pub struct Pins {
     doc: DocumentMut,
@@ -38,56 +68,103 @@ pub struct Pins {
 impl Pins {
     /// An empty store.
     pub fn new() -> Pins {
-        let doc = "# Environment keys this machine has sealed to, pinned on first use.\n\
-                   # A changed key is refused until accepted with `cachet seal --accept-new-key`.\n"
+        let mut doc: DocumentMut = "# Environment keys this machine has sealed to, pinned on first use, and the\n\
+                   # environment each file was sealed for. A changed key or environment is refused\n\
+                   # until accepted (`--accept-new-key`, `--accept-new-env`).\n"
             .parse()
             .unwrap_or_default();
+        doc["version"] = value(PINS_VERSION);
         Pins { doc }
     }
 
-    /// Reads a store; `None` when it is not valid TOML of tables of strings.
+    /// Reads a store; `None` when it is not one (version 1 or 2).
     pub fn parse(text: &str) -> Option<Pins> {
         let doc: DocumentMut = text.parse().ok()?;
-        let valid = doc.iter().all(|(_, v)| {
-            v.as_table()
-                .is_some_and(|t| t.iter().all(|(_, id)| id.as_str().is_some()))
-        });
+        let strings = |t: &Table| t.iter().all(|(_, v)| v.as_str().is_some());
+        let valid = match doc.get("version").map(|v| v.as_integer()) {
+            // Version 1: tables of key ids, no version.
+            None => doc.iter().all(|(_, v)| v.as_table().is_some_and(strings)),
+            Some(Some(PINS_VERSION)) => doc.iter().all(|(k, v)| {
+                k == "version"
+                    || v.as_table().is_some_and(|t| {
+                        t.iter().all(|(part, inner)| {
+                            (part == "keys" || part == "files")
+                                && inner.as_table().is_some_and(strings)
+                        }) || strings(t)
+                    })
+            }),
+            Some(_) => false,
+        };
         valid.then_some(Pins { doc })
     }
 
-    /// Compares `key` with the pin of `environment` in `repository`.
-    pub fn check(&self, repository: &str, environment: &str, key: &KeyId) -> Pin {
-        match self
-            .doc
-            .get(repository)
-            .and_then(|t| t.get(environment))
-            .and_then(Item::as_str)
-        {
+    /// The string at `table.part.key` (or, for a version 1 table, `table.key`).
+    fn get(&self, table: &str, part: &str, key: &str) -> Option<&str> {
+        let t = self.doc.get(table)?.as_table()?;
+        match t.get(part).and_then(Item::as_table) {
+            Some(inner) => inner.get(key)?.as_str(),
+            None if part == "keys" => t.get(key)?.as_str(),
+            None => None,
+        }
+    }
+
+    /// Compares `key` with the pin of `environment` in `repo`.
+    pub fn check(&self, repo: &PinName, environment: &str, key: &KeyId) -> Pin {
+        let found = repo
+            .lookups()
+            .iter()
+            .find_map(|t| self.get(t, "keys", environment));
+        match found {
             None => Pin::Unknown,
             Some(id) if id == key.to_string() => Pin::Same,
             Some(id) => Pin::Changed(id.to_string()),
         }
     }
 
-    /// Whether any environment of `repository` is pinned: a repository this
-    /// machine has sealed for before.
-    pub fn knows(&self, repository: &str) -> bool {
-        self.doc
-            .get(repository)
-            .and_then(Item::as_table)
-            .is_some_and(|t| !t.is_empty())
+    /// Whether any environment of `repo` is pinned: a repository this machine has
+    /// sealed for before.
+    pub fn knows(&self, repo: &PinName) -> bool {
+        repo.lookups().iter().any(|t| {
+            self.doc.get(t).and_then(Item::as_table).is_some_and(|t| {
+                match t.get("keys").and_then(Item::as_table) {
+                    Some(keys) => !keys.is_empty(),
+                    None => t.iter().any(|(_, v)| v.as_str().is_some()),
+                }
+            })
+        })
     }
 
-    /// Pins `key` for `environment` in `repository`, replacing any earlier pin.
-    pub fn pin(&mut self, repository: &str, environment: &str, key: &KeyId) {
+    /// The environment `file` (relative to the root) was last sealed for here.
+    pub fn file_environment(&self, repo: &PinName, file: &str) -> Option<&str> {
+        repo.lookups()
+            .iter()
+            .find_map(|t| self.get(t, "files", file))
+    }
+
+    /// The table of `repo`'s `part`, made if missing.
+    fn part(&mut self, repo: &PinName, part: &str) -> &mut Table {
         let table = self
             .doc
-            .entry(repository)
+            .entry(&repo.id)
             .or_insert_with(|| Item::Table(Table::new()));
         if !table.is_table() {
             *table = Item::Table(Table::new());
         }
-        table[environment] = value(key.to_string());
+        let inner = &mut table[part];
+        if !inner.is_table() {
+            *inner = Item::Table(Table::new());
+        }
+        inner.as_table_mut().expect("made a table just above")
+    }
+
+    /// Pins `key` for `environment` in `repo`, replacing any earlier pin.
+    pub fn pin(&mut self, repo: &PinName, environment: &str, key: &KeyId) {
+        self.part(repo, "keys")[environment] = value(key.to_string());
+    }
+
+    /// Records that `file` was sealed for `environment` in `repo`.
+    pub fn record_file(&mut self, repo: &PinName, file: &str, environment: &str) {
+        self.part(repo, "files")[file] = value(environment);
     }
 }
 
@@ -101,15 +178,6 @@ impl std::fmt::Display for Pins {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.doc)
     }
-}
-
-/// What [`PinStore::check_and_pin`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinOutcome {
-    /// The key was pinned already.
-    AlreadyPinned,
-    /// The key was pinned now (first use, or a change that was accepted).
-    Pinned,
 }
 
 /// The pin file of this machine's user.
@@ -141,38 +209,14 @@ impl PinStore {
         }
     }
 
-    /// Compares an environment's key with the one pinned, and pins it on first
-    /// use, or when `accept` says a change is expected (`spec/policy.md` section
-    /// 6). A changed key is refused; so is an environment new to a repository
-    /// whose other environments are pinned, since it may have been added to
-    /// capture files of a known one. `waiting` is called once if another process
-    /// holds the store's lock.
-    pub fn check_and_pin(
+    /// Changes the store with `change`, under its lock, from what it holds once
+    /// the lock is taken; written 0600. `waiting` is called once if another
+    /// process holds the lock.
+    pub fn update(
         &self,
-        repository: &str,
-        env: &str,
-        key: &KeyId,
-        accept: bool,
         waiting: impl FnOnce(),
-    ) -> Result<PinOutcome, TeamError> {
-        let pins = self.read()?;
-        match pins.check(repository, env, key) {
-            Pin::Same => return Ok(PinOutcome::AlreadyPinned),
-            Pin::Changed(pinned) if !accept => {
-                return Err(TeamError::KeyChanged {
-                    env: env.to_string(),
-                    key: *key,
-                    pinned,
-                });
-            }
-            Pin::Unknown if !accept && pins.knows(repository) => {
-                return Err(TeamError::NewEnvironment {
-                    env: env.to_string(),
-                    key: *key,
-                });
-            }
-            Pin::Changed(_) | Pin::Unknown => {}
-        }
+        change: impl FnOnce(&mut Pins),
+    ) -> Result<(), TeamError> {
         let path = self.path()?;
         let dir = path
             .parent()
@@ -180,10 +224,11 @@ impl PinStore {
         fs::create_dir_all(&dir).map_err(|e| TeamError::io(dir.display().to_string(), "", e))?;
         let _lock = lock_file(path, waiting)?;
         let mut pins = self.read()?;
-        pins.pin(repository, env, key);
+        change(&mut pins);
+        // A store read as version 1 is written as version 2 (its tables still read).
+        pins.doc["version"] = value(PINS_VERSION);
         atomic::write_atomic(path, pins.to_string().as_bytes(), Mode::Private, false)
-            .map_err(|e| TeamError::io(path.display().to_string(), "cannot write", e))?;
-        Ok(PinOutcome::Pinned)
+            .map_err(|e| TeamError::io(path.display().to_string(), "cannot write", e))
     }
 }
 
@@ -192,72 +237,110 @@ mod tests {
     use super::*;
     use crate::seal::key::SecretKey;
 
+    fn name(id: &str) -> PinName {
+        PinName {
+            id: id.to_string(),
+            path: "/srv/app repo \"x\"".to_string(),
+        }
+    }
+
     #[test]
     fn a_pin_is_unknown_then_same_then_changed() {
         let a = SecretKey::from_bytes([1; 32]).public_key().key_id();
         let b = SecretKey::from_bytes([2; 32]).public_key().key_id();
         let mut pins = Pins::new();
-        let repo = "/srv/app repo \"x\"";
-        assert_eq!(pins.check(repo, "production", &a), Pin::Unknown);
-        pins.pin(repo, "production", &a);
+        let repo = name("git:abc:");
+        assert_eq!(pins.check(&repo, "production", &a), Pin::Unknown);
+        assert!(!pins.knows(&repo));
+        pins.pin(&repo, "production", &a);
         let pins = Pins::parse(&pins.to_string()).unwrap();
-        assert_eq!(pins.check(repo, "production", &a), Pin::Same);
+        assert_eq!(pins.check(&repo, "production", &a), Pin::Same);
+        assert!(pins.knows(&repo));
         assert_eq!(
-            pins.check(repo, "production", &b),
+            pins.check(&repo, "production", &b),
             Pin::Changed(a.to_string())
         );
-        assert_eq!(pins.check("/other", "production", &b), Pin::Unknown);
+        assert_eq!(
+            pins.check(&name("git:other:"), "production", &b),
+            Pin::Unknown
+        );
         assert!(Pins::parse("x = 1\n").is_none());
         assert!(Pins::parse("[r]\nx = 1\n").is_none());
+        assert!(Pins::parse("version = 3\n").is_none());
     }
 
     #[test]
-    fn the_store_pins_on_first_use_and_refuses_a_changed_or_unexpected_key() {
+    fn files_are_recorded_with_their_environment() {
+        let mut pins = Pins::new();
+        let repo = name("git:abc:");
+        assert_eq!(pins.file_environment(&repo, "config/a.toml"), None);
+        pins.record_file(&repo, "config/a.toml", "production");
+        pins.record_file(&repo, "config/b.toml", "staging");
+        let pins = Pins::parse(&pins.to_string()).unwrap();
+        assert_eq!(
+            pins.file_environment(&repo, "config/a.toml"),
+            Some("production")
+        );
+        assert_eq!(
+            pins.file_environment(&repo, "config/b.toml"),
+            Some("staging")
+        );
+        // A file's environment does not make the repository known: only keys do.
+        let mut only_files = Pins::new();
+        only_files.record_file(&repo, "x", "production");
+        assert!(!only_files.knows(&repo));
+    }
+
+    /// Pins of version 1 (by absolute path) and of a repository before its first
+    /// commit (`path:`) still count once it has a history.
+    #[test]
+    fn pins_by_path_count_for_the_repository_at_that_path() {
+        let a = SecretKey::from_bytes([1; 32]).public_key().key_id();
+        let v1 = format!("[\"/srv/app repo \\\"x\\\"\"]\nproduction = \"{a}\"\n");
+        let pins = Pins::parse(&v1).unwrap();
+        let repo = name("git:abc:");
+        assert_eq!(pins.check(&repo, "production", &a), Pin::Same);
+        assert!(pins.knows(&repo));
+        let mut pins = Pins::new();
+        pins.pin(&name("path:/srv/app repo \"x\""), "production", &a);
+        let pins = Pins::parse(&pins.to_string()).unwrap();
+        assert_eq!(pins.check(&repo, "production", &a), Pin::Same);
+    }
+
+    #[test]
+    fn the_store_is_written_under_its_lock_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let store = PinStore::new(Some(dir.path().join("cachet/known_keys.toml")));
         let a = SecretKey::from_bytes([1; 32]).public_key().key_id();
-        let b = SecretKey::from_bytes([2; 32]).public_key().key_id();
-        let no_wait = || panic!("nobody holds the lock");
+        let repo = name("git:abc:");
         assert_eq!(
-            store
-                .check_and_pin("r", "production", &a, false, no_wait)
-                .unwrap(),
-            PinOutcome::Pinned
+            store.read().unwrap().check(&repo, "production", &a),
+            Pin::Unknown
         );
+        store
+            .update(
+                || panic!("nobody holds the lock"),
+                |p| p.pin(&repo, "production", &a),
+            )
+            .unwrap();
         assert_eq!(
-            store
-                .check_and_pin("r", "production", &a, false, no_wait)
-                .unwrap(),
-            PinOutcome::AlreadyPinned
-        );
-        let changed = store
-            .check_and_pin("r", "production", &b, false, no_wait)
-            .unwrap_err();
-        assert!(matches!(changed, TeamError::KeyChanged { .. }), "{changed}");
-        assert_eq!(crate::error::Classified::kind(&changed), crate::error::ErrorKind::Refused);
-        // A new environment of a known repository is a change too.
-        let new = store
-            .check_and_pin("r", "staging", &b, false, no_wait)
-            .unwrap_err();
-        assert!(matches!(new, TeamError::NewEnvironment { .. }), "{new}");
-        // Accepted, the change is pinned; an unknown repository pins on first use.
-        assert_eq!(
-            store
-                .check_and_pin("r", "production", &b, true, no_wait)
-                .unwrap(),
-            PinOutcome::Pinned
-        );
-        assert_eq!(
-            store.read().unwrap().check("r", "production", &b),
+            store.read().unwrap().check(&repo, "production", &a),
             Pin::Same
         );
-        assert_eq!(
-            store
-                .check_and_pin("other", "staging", &b, false, no_wait)
-                .unwrap(),
-            PinOutcome::Pinned
-        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(store.path().unwrap())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         fs::write(store.path().unwrap(), "x = 1\n").unwrap();
         assert!(matches!(store.read(), Err(TeamError::PinsInvalid(_))));
+        assert!(matches!(
+            PinStore::new(None).read(),
+            Err(TeamError::NoPinStore)
+        ));
     }
 }

@@ -6,11 +6,16 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::sync::OnceLock;
+
 use super::TeamError;
 use super::identity_file::IdentitySet;
 use super::keyring::{Keyring, KeyringError};
+use super::pins::PinName;
 use super::policy::{self, Environment, POLICY_FILE, Policy};
+use super::trust::{SafeDirectories, check_team_file};
 use crate::worktree::atomic::{self, FileLock, Mode};
+use crate::worktree::git;
 
 /// A repository with a policy: where it is, and what the policy says.
 #[derive(Debug)]
@@ -21,6 +26,10 @@ pub struct Repo {
     pub policy_path: PathBuf,
     /// The parsed policy.
     pub policy: Policy,
+    /// Where team files another user owns are accepted.
+    safe: SafeDirectories,
+    /// How the pin store names this repository, once asked.
+    pin_name: OnceLock<PinName>,
 }
 
 /// Reads and parses a policy file.
@@ -38,8 +47,10 @@ impl Repo {
     /// `dir`; `None` when there is none.
     ///
     /// A policy inside the tree of another policy is refused: whoever writes that
-    /// subdirectory could otherwise choose the keys for its files.
-    pub fn find_from(dir: &Path) -> Result<Option<Repo>, TeamError> {
+    /// subdirectory could otherwise choose the keys for its files. So is a policy
+    /// that is a symbolic link, or that another user owns unless `safe` accepts
+    /// the repository ([`check_team_file`]).
+    pub fn find_from(dir: &Path, safe: &SafeDirectories) -> Result<Option<Repo>, TeamError> {
         let dir =
             fs::canonicalize(dir).map_err(|e| TeamError::io(dir.display().to_string(), "", e))?;
         let Some(policy_path) = policy::find_policy(&dir) else {
@@ -54,26 +65,40 @@ impl Repo {
                 outer,
             });
         }
+        check_team_file(&policy_path, &root, safe)?;
         let policy = read_policy(&policy_path)?;
         Ok(Some(Repo {
             root,
             policy_path,
             policy,
+            safe: safe.clone(),
+            pin_name: OnceLock::new(),
         }))
     }
 
     /// The repository of `dir`; an error when there is none.
-    pub fn open(dir: &Path) -> Result<Repo, TeamError> {
-        Repo::find_from(dir)?.ok_or(TeamError::NoPolicy)
+    pub fn open(dir: &Path, safe: &SafeDirectories) -> Result<Repo, TeamError> {
+        Repo::find_from(dir, safe)?.ok_or(TeamError::NoPolicy)
     }
 
     /// The repository a file belongs to (found from the file's directory).
-    pub fn of_file(file: &Path) -> Result<Option<Repo>, TeamError> {
+    pub fn of_file(file: &Path, safe: &SafeDirectories) -> Result<Option<Repo>, TeamError> {
         let dir = match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        Repo::find_from(dir)
+        Repo::find_from(dir, safe)
+    }
+
+    /// Refuses to create a policy in `dir` inside the tree of another: there is
+    /// one policy per repository.
+    pub fn refuse_nested_init(dir: &Path) -> Result<(), TeamError> {
+        let dir =
+            fs::canonicalize(dir).map_err(|e| TeamError::io(dir.display().to_string(), "", e))?;
+        match dir.parent().and_then(policy::find_policy) {
+            Some(outer) => Err(TeamError::InitInsideTree(outer)),
+            None => Ok(()),
+        }
     }
 
     /// `file`'s path relative to the root, `/`-separated (`None` when outside it).
@@ -88,9 +113,27 @@ impl Repo {
     }
 
     /// The name this repository's environments are pinned under on this machine
-    /// ([`super::pins`]).
-    pub fn pin_name(&self) -> String {
-        self.root.to_string_lossy().into_owned()
+    /// ([`super::pins`]): its history's root commits when git has them, so every
+    /// clone on a machine shares its pins, else its root's path.
+    pub fn pin_name(&self) -> &PinName {
+        self.pin_name.get_or_init(|| {
+            let path = self.root.to_string_lossy().into_owned();
+            let id = git::history_id(&self.root)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| format!("path:{path}"));
+            PinName { id, path }
+        })
+    }
+
+    /// Refuses a keyring of `env` (or the directories above it) that is a link or
+    /// another user's.
+    fn check_keyring_files(&self, env: &str) -> Result<(), TeamError> {
+        let dir = self.root.join(".cachet");
+        for path in [dir.clone(), dir.join("keys"), self.keyring_path(env)] {
+            check_team_file(&path, &self.root, &self.safe)?;
+        }
+        Ok(())
     }
 
     /// Where an environment's keyring is.
@@ -116,6 +159,7 @@ impl Repo {
     /// Decrypts an environment's keyring with the caller's identities, and checks
     /// that it is that environment's.
     pub fn unlock(&self, env: &str, ids: &IdentitySet) -> Result<Keyring, TeamError> {
+        self.check_keyring_files(env)?;
         let bytes = match fs::read(self.keyring_path(env)) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -158,6 +202,7 @@ impl Repo {
         callbacks: impl age::Callbacks,
     ) -> Result<(), TeamError> {
         let env = &ring.environment;
+        self.check_keyring_files(env)?;
         let armored = ring.seal(callbacks).map_err(|source| TeamError::Keyring {
             env: env.clone(),
             writing: true,
@@ -222,7 +267,7 @@ mod tests {
     #[test]
     fn the_nearest_policy_above_a_directory_is_the_repository() {
         let dir = tree(&[(".cachet.toml", "version = 1\n"), ("config/prod/x", "")]);
-        let repo = Repo::find_from(&dir.path().join("config/prod"))
+        let repo = Repo::find_from(&dir.path().join("config/prod"), &SafeDirectories::None)
             .unwrap()
             .unwrap();
         assert_eq!(repo.root, fs::canonicalize(dir.path()).unwrap());
@@ -240,13 +285,20 @@ mod tests {
         if policy::find_policy(dir.path()).is_some() {
             return;
         }
-        assert!(Repo::find_from(dir.path()).unwrap().is_none());
-        let e = Repo::open(dir.path()).unwrap_err();
+        assert!(
+            Repo::find_from(dir.path(), &SafeDirectories::None)
+                .unwrap()
+                .is_none()
+        );
+        let e = Repo::open(dir.path(), &SafeDirectories::None).unwrap_err();
         assert_eq!(
             e.to_string(),
             "no .cachet.toml in this directory or above; run `cachet init` at the repository's root"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Usage);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Usage
+        );
     }
 
     #[test]
@@ -255,25 +307,31 @@ mod tests {
             (".cachet.toml", "version = 1\n"),
             ("sub/.cachet.toml", "version = 1\n"),
         ]);
-        let e = Repo::find_from(&dir.path().join("sub")).unwrap_err();
+        let e = Repo::find_from(&dir.path().join("sub"), &SafeDirectories::None).unwrap_err();
         assert!(matches!(e, TeamError::NestedPolicy { .. }), "{e}");
         assert!(
             e.to_string()
                 .contains("cachet uses one policy per repository"),
             "{e}"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Refused
+        );
     }
 
     #[test]
     fn a_missing_keyring_is_refused_naming_the_environment() {
         let dir = tree(&[(".cachet.toml", "version = 1\n")]);
-        let repo = Repo::open(dir.path()).unwrap();
+        let repo = Repo::open(dir.path(), &SafeDirectories::None).unwrap();
         let e = repo.unlock("production", &IdentitySet::new()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "environment production: its keyring .cachet/keys/production.age is missing; a member's copy of the repository has it, or recreate the environment"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Refused
+        );
     }
 }

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::TeamError;
 use super::keyring::{Keyring, KeyringKey};
 use super::members::Unlocked;
+use super::pins::Pin;
 use super::policy::POLICY_FILE;
 use super::repo::Repo;
 use super::session::Session;
@@ -173,6 +174,9 @@ pub struct RotationPlan {
     /// A rotation was in progress: it is finished with the keyring's current key,
     /// and no new key is made.
     pub in_progress: bool,
+    /// A rotation was in progress to a key nothing on this machine vouches for;
+    /// a new key replaces it.
+    pub replaces_unpinned: bool,
     /// The policy still names the retired key, and is set to the current one.
     pub policy_behind: bool,
     /// The keyring's current key before the rotation.
@@ -193,6 +197,9 @@ impl RotationPlan {
 pub struct Rotated {
     /// It finished an interrupted rotation (no new key).
     pub finished_interrupted: bool,
+    /// A rotation was in progress to a key this machine did not make and nothing
+    /// vouched for; a new key replaced it.
+    pub replaced_unpinned: bool,
     /// The key every value of the environment is now sealed to.
     pub key: KeyId,
     /// How many values were re-sealed.
@@ -215,10 +222,11 @@ pub enum Rotation {
 ///
 /// A rotation in progress (the policy still names a retired key, or a value is
 /// still sealed to one) is finished with the keyring's current key, unless
-/// `new_key`. The keyring is not signed: a repository writer who knew the old key
-/// could have planted one whose current key is their own. So the key pinned on this
-/// machine decides; a rotation started here pinned its new key before writing the
-/// keyring.
+/// `new_key`, and only when that key is vouched for: pinned on this machine (a
+/// rotation started here pinned its new key before writing the keyring),
+/// anchored, or `accept_new_key`. The keyring is not signed: whoever knew an old
+/// key could have planted one whose current key is their own. An unvouched one is
+/// not finished: a new key made here replaces it.
 pub fn rotate<C: age::Callbacks>(
     unlocked: &mut Unlocked,
     named: &[PathBuf],
@@ -251,15 +259,38 @@ pub fn rotate<C: age::Callbacks>(
         });
     }
     let retired = retired_ids(ring);
-    let in_progress =
+    let mut in_progress =
         !options.new_key && (policy_behind || files.iter().any(|f| f.count(&retired) > 0));
+    // A rotation is finished only with a key made on this machine (pinned before
+    // its keyring was written), one anchored from outside, or one accepted after a
+    // look at who wrote the keyring. Any other "new key" may be one a former
+    // member planted; a fresh key made here is safe whatever the keyring holds.
+    let pin_name = repo.pin_name().clone();
+    let target = ring.current().secret.public_key().key_id();
+    let replaces_unpinned = in_progress && {
+        let vouched = match session.anchors.key(&env_name) {
+            Some(anchor) => anchor == target,
+            None => {
+                options.accept_new_key
+                    || session
+                        .pins
+                        .read()
+                        .is_ok_and(|p| p.check(&pin_name, &env_name, &target) == Pin::Same)
+            }
+        };
+        !vouched
+    };
+    if replaces_unpinned {
+        in_progress = false;
+    }
     let from: Vec<KeyId> = if in_progress { retired } else { all_keys };
     let todo: Vec<&Scanned> = files.iter().filter(|f| f.count(&from) > 0).collect();
     if options.dry_run {
         return Ok(Rotation::Planned(RotationPlan {
             in_progress,
+            replaces_unpinned,
             policy_behind,
-            current: ring.current().secret.public_key().key_id(),
+            current: target,
             files: todo
                 .iter()
                 .map(|f| (f.name.clone(), f.count(&from)))
@@ -267,22 +298,16 @@ pub fn rotate<C: age::Callbacks>(
         }));
     }
 
-    let pin_name = repo.pin_name();
     if in_progress {
-        session
-            .pin(
-                &pin_name,
-                &env_name,
-                &ring.current().secret.public_key().key_id(),
-                options.accept_new_key,
-            )
-            .map_err(|e| TeamError::UnpinnedRotation(Box::new(e)))?;
+        if options.accept_new_key && session.anchors.key(&env_name).is_none() {
+            session.pin(&pin_name, &env_name, &target)?;
+        }
     } else {
         let now = SealedAt::now();
         let secret = SecretKey::generate();
         // Pinned first: if the process dies before the keyring is written, the next
         // run makes another key; if after, it finishes with this one.
-        session.pin(&pin_name, &env_name, &secret.public_key().key_id(), true)?;
+        session.pin(&pin_name, &env_name, &secret.public_key().key_id())?;
         // Then the keyring, holding every key: whatever happens next, every value
         // (old or re-sealed) opens through it.
         for k in ring.keys.iter_mut().filter(|k| k.retired.is_none()) {
@@ -295,7 +320,7 @@ pub fn rotate<C: age::Callbacks>(
         });
         if let Err(e) = repo.write_keyring(ring, session.callbacks.clone()) {
             // Nothing changed but the pin: put the previous key back in it.
-            let _ = session.pin(&pin_name, &env_name, &env.public_key.key_id(), true);
+            let _ = session.pin(&pin_name, &env_name, &env.public_key.key_id());
             return Err(e);
         }
     }
@@ -358,6 +383,7 @@ pub fn rotate<C: age::Callbacks>(
     }
     Ok(Rotation::Done(Rotated {
         finished_interrupted: in_progress,
+        replaced_unpinned: replaces_unpinned,
         key: to.key_id(),
         values: done,
         files: todo.len(),

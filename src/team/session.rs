@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use super::pins::PinStore;
+use super::identity_file::IdentitySet;
+use super::pins::{PinName, PinStore};
+use super::trust::{Anchors, SafeDirectories};
 use crate::seal::KeyId;
 
 /// Told what a team command is doing, as it happens. Every method does nothing
@@ -50,6 +52,13 @@ impl Observer for Quiet {}
 pub struct Session<'a, C: age::Callbacks> {
     /// This user's key pins.
     pub pins: &'a PinStore,
+    /// Keys vouched for from outside the repository.
+    pub anchors: &'a Anchors,
+    /// Where team files another user owns are accepted.
+    pub safe: &'a SafeDirectories,
+    /// The caller's identities, if any, asked for only when a keyring is to be
+    /// opened to check a key (a sealer who is not a member has none).
+    pub identities: &'a dyn Fn() -> Option<IdentitySet>,
     /// Who is told what happens.
     pub observer: &'a dyn Observer,
     /// Answers for age plugins (a keyring encrypted to a plugin recipient).
@@ -57,23 +66,26 @@ pub struct Session<'a, C: age::Callbacks> {
 }
 
 impl<C: age::Callbacks> Session<'_, C> {
-    /// Compares `env`'s key with this machine's pin, pinning it on first use or
-    /// when `accept`; tells the observer when it pinned.
-    pub fn pin(
-        &self,
-        repository: &str,
-        env: &str,
-        key: &KeyId,
-        accept: bool,
-    ) -> Result<(), super::TeamError> {
-        let outcome = self.pins.check_and_pin(repository, env, key, accept, || {
-            if let Ok(path) = self.pins.path() {
-                self.observer.waiting(path);
-            }
-        })?;
-        if outcome == super::pins::PinOutcome::Pinned {
-            self.observer.pinned(env, key);
-        }
+    /// Pins `key` for `env`, a key made on this machine (or one whose change was
+    /// checked); tells the observer.
+    pub fn pin(&self, repo: &PinName, env: &str, key: &KeyId) -> Result<(), super::TeamError> {
+        self.update_pins(|pins| pins.pin(repo, env, key))?;
+        self.observer.pinned(env, key);
         Ok(())
+    }
+
+    /// Changes the pin store under its lock.
+    pub(crate) fn update_pins(
+        &self,
+        change: impl FnOnce(&mut super::pins::Pins),
+    ) -> Result<(), super::TeamError> {
+        self.pins.update(
+            || {
+                if let Ok(path) = self.pins.path() {
+                    self.observer.waiting(path);
+                }
+            },
+            change,
+        )
     }
 }

@@ -1,12 +1,14 @@
 //! Which environment a file's values are sealed to when no recipient is given
 //! (`spec/policy.md` sections 2.5 and 6): the one whose files cover it, after the
-//! checks that keep a sealer from sealing to a key nobody holds or to a key
-//! someone swapped in.
+//! checks that keep a sealer from sealing to a key nobody holds, to a key someone
+//! swapped in, or for members a file was not sealed for before.
 
 use std::path::Path;
 
 use super::TeamError;
 use super::error::Unopenable;
+use super::keyring::Keyring;
+use super::pins::Pin;
 use super::policy::{Environment, Policy};
 use super::repo::Repo;
 use super::session::Session;
@@ -19,8 +21,153 @@ pub struct TargetOptions<'a> {
     pub env: Option<&'a str>,
     /// `--force`: seal even when nobody could open the value.
     pub force: bool,
-    /// `--accept-new-key`: the environment's key changed, and that is expected.
-    pub accept_new_key: bool,
+    /// What changes the caller expects.
+    pub accept: Accept,
+}
+
+/// The changes a caller said they expect, after checking them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accept {
+    /// `--accept-new-key`: an environment's key is not the one pinned here.
+    pub new_key: bool,
+    /// `--accept-new-env`: a file's environment is not the one it was sealed for
+    /// here.
+    pub new_env: bool,
+}
+
+/// Decides whether to seal to `env`'s key, and for `file` (relative to the
+/// root) whether it may be sealed for `env` (`spec/policy.md` section 6):
+///
+/// - a key anchored from outside the repository decides alone: the policy's key
+///   must be it, and the pin store is not used;
+/// - else the pin decides: the same key passes; another key is refused unless
+///   `accept.new_key` (a member who can open the keyring is told when its key is
+///   the new one, so a rotation made elsewhere is told from a swap);
+/// - a key with no pin: refused in a repository whose other environments are
+///   pinned, or when first use is refused (`require_pin`), unless
+///   `accept.new_key`; otherwise pinned on first use, after a member's check;
+/// - a member (identities that open the keyring) refuses a policy key that is not
+///   the keyring's current key, whenever the key is not pinned already;
+/// - a file this machine sealed for another environment is refused unless
+///   `accept.new_env`; the file's environment is recorded.
+pub fn vouch<C: age::Callbacks>(
+    repo: &Repo,
+    env: &Environment,
+    file: Option<&str>,
+    accept: Accept,
+    session: &Session<'_, C>,
+) -> Result<(), TeamError> {
+    let key = env.public_key.key_id();
+    if let Some(anchor) = session.anchors.key(&env.name) {
+        if anchor != key {
+            return Err(TeamError::AnchorMismatch {
+                env: env.name.clone(),
+                key,
+                anchor,
+            });
+        }
+        return Ok(());
+    }
+    let name = repo.pin_name();
+    let pins = session.pins.read()?;
+    let member_ring = || -> Result<Option<Keyring>, TeamError> {
+        let Some(ids) = (session.identities)() else {
+            return Ok(None);
+        };
+        match repo.unlock(&env.name, &ids) {
+            Ok(ring) => Ok(Some(ring)),
+            Err(
+                TeamError::NotAMember(_)
+                | TeamError::IdentityUnusable { .. }
+                | TeamError::KeyringMissing(_),
+            ) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let pin_key = match pins.check(name, &env.name, &key) {
+        Pin::Same => false,
+        Pin::Changed(pinned) => {
+            let ring = member_ring()?;
+            if let Some(ring) = &ring {
+                let current = ring.current().secret.public_key().key_id();
+                if current != key {
+                    return Err(TeamError::KeyringMismatch {
+                        env: env.name.clone(),
+                        policy: key,
+                        keyring: current,
+                    });
+                }
+            }
+            if !accept.new_key {
+                return Err(match ring {
+                    Some(_) => TeamError::NewKeyInKeyring {
+                        env: env.name.clone(),
+                        key,
+                        pinned,
+                    },
+                    None => TeamError::KeyChanged {
+                        env: env.name.clone(),
+                        key,
+                        pinned,
+                    },
+                });
+            }
+            true
+        }
+        Pin::Unknown => {
+            if !accept.new_key && pins.knows(name) {
+                return Err(TeamError::NewEnvironment {
+                    env: env.name.clone(),
+                    key,
+                });
+            }
+            if !accept.new_key && session.anchors.require_pin {
+                return Err(TeamError::FirstUseRefused {
+                    env: env.name.clone(),
+                    key,
+                });
+            }
+            if let Some(ring) = member_ring()? {
+                let current = ring.current().secret.public_key().key_id();
+                if current != key {
+                    return Err(TeamError::KeyringMismatch {
+                        env: env.name.clone(),
+                        policy: key,
+                        keyring: current,
+                    });
+                }
+            }
+            true
+        }
+    };
+    let record = match file.map(|f| (f, pins.file_environment(name, f))) {
+        Some((f, Some(before))) if before != env.name => {
+            if !accept.new_env {
+                return Err(TeamError::EnvironmentChanged {
+                    file: f.to_string(),
+                    from: before.to_string(),
+                    to: env.name.clone(),
+                });
+            }
+            Some(f)
+        }
+        Some((f, None)) => Some(f),
+        _ => None,
+    };
+    if pin_key || record.is_some() {
+        session.update_pins(|pins| {
+            if pin_key {
+                pins.pin(name, &env.name, &key);
+            }
+            if let Some(f) = record {
+                pins.record_file(name, f, &env.name);
+            }
+        })?;
+        if pin_key {
+            session.observer.pinned(&env.name, &key);
+        }
+    }
+    Ok(())
 }
 
 /// Where seal and set send values when no recipient is given.
@@ -99,8 +246,8 @@ impl Repo {
 
 /// Resolves `file`'s environment from the policy above it (above the current
 /// directory for standard input), for seal and set: the environment that covers
-/// it, openable by someone (unless `force`), its key the one pinned on this
-/// machine (pinned now on first use).
+/// it, openable by someone (unless `force`), its key and the file's environment
+/// vouched for ([`vouch`]).
 pub fn seal_target<C: age::Callbacks>(
     file: &Path,
     stdin: bool,
@@ -108,9 +255,9 @@ pub fn seal_target<C: age::Callbacks>(
     session: &Session<'_, C>,
 ) -> Result<SealTarget, TeamError> {
     let repo = if stdin {
-        Repo::find_from(Path::new("."))?
+        Repo::find_from(Path::new("."), session.safe)?
     } else {
-        Repo::of_file(file)?
+        Repo::of_file(file, session.safe)?
     }
     .ok_or(TeamError::NoRecipient)?;
     if !stdin && !file.exists() {
@@ -120,12 +267,8 @@ pub fn seal_target<C: age::Callbacks>(
     if !options.force {
         repo.require_openable(&env)?;
     }
-    session.pin(
-        &repo.pin_name(),
-        &env.name,
-        &env.public_key.key_id(),
-        options.accept_new_key,
-    )?;
+    let rel = if stdin { None } else { repo.relative(file) };
+    vouch(&repo, &env, rel.as_deref(), options.accept, session)?;
     Ok(SealTarget {
         recipient: env.public_key,
         env,
@@ -157,7 +300,7 @@ mod tests {
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, "").unwrap();
         }
-        let repo = Repo::open(dir.path()).unwrap();
+        let repo = Repo::open(dir.path(), &super::super::trust::SafeDirectories::None).unwrap();
         (dir, repo)
     }
 
@@ -182,7 +325,10 @@ mod tests {
             matches!(e, TeamError::EnvMovesFile { ref covering, ref asked, .. } if covering == "production" && asked == "staging"),
             "{e}"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Refused
+        );
     }
 
     #[test]
@@ -246,6 +392,9 @@ mod tests {
             ),
             "{e}"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Refused
+        );
     }
 }

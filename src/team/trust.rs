@@ -1,12 +1,117 @@
-//! What a member checks before trusting the policy: that it agrees with the
-//! keyring they can open (`spec/policy.md` section 7).
+//! What vouches for the files a repository writer can write (`spec/policy.md`
+//! sections 6 and 7, `spec/security.md` section 1): keys anchored from outside
+//! the repository, agreement of the policy with the keyring a member can open,
+//! and who owns the team files.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
 use super::TeamError;
 use super::keyring::Keyring;
 use super::member::Member;
-use super::policy::{Environment, POLICY_FILE};
+use super::policy::{Environment, POLICY_FILE, check_environment_name};
+use crate::seal::{KeyId, PublicKey};
+use crate::worktree::atomic;
+
+/// Environment keys vouched for from outside the repository (`CACHET_TRUST`), and
+/// whether a key nothing vouches for may be pinned on first use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Anchors {
+    keys: Vec<(String, KeyId)>,
+    /// First use of an environment's key without a pin or an anchor is refused
+    /// (`--require-pin`, `CACHET_REQUIRE_PIN`).
+    pub require_pin: bool,
+}
+
+impl Anchors {
+    /// Reads anchors written `ENV=KEY` (a key id as tokens carry it, or the
+    /// environment's `age1…` public key), separated by commas or blanks.
+    pub fn parse(text: &str, require_pin: bool) -> Result<Anchors, TeamError> {
+        let mut keys: Vec<(String, KeyId)> = Vec::new();
+        for item in text.split([',', ' ', '\t', '\n']).filter(|i| !i.is_empty()) {
+            let bad = || TeamError::BadAnchor(item.to_string());
+            let (env, key) = item.split_once('=').ok_or_else(bad)?;
+            check_environment_name(env).map_err(|_| bad())?;
+            let key = KeyId::parse(key)
+                .or_else(|| key.parse::<PublicKey>().ok().map(|k| k.key_id()))
+                .ok_or_else(bad)?;
+            if keys.iter().any(|(e, k)| e == env && *k != key) {
+                return Err(bad());
+            }
+            keys.push((env.to_string(), key));
+        }
+        Ok(Anchors { keys, require_pin })
+    }
+
+    /// The key id anchored for `env`, if any.
+    pub fn key(&self, env: &str) -> Option<KeyId> {
+        self.keys.iter().find(|(e, _)| e == env).map(|(_, k)| *k)
+    }
+}
+
+/// Where team files owned by another user are accepted (`CACHET_SAFE_DIRECTORIES`,
+/// as git's `safe.directory`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SafeDirectories {
+    /// Nowhere: only this user's own files, and root's.
+    #[default]
+    None,
+    /// Everywhere (`*`).
+    All,
+    /// In these repositories (their root directories).
+    Only(Vec<PathBuf>),
+}
+
+impl SafeDirectories {
+    /// Reads a list of directories separated by `:` (or `;` on Windows), or `*`.
+    pub fn parse(text: &OsStr) -> SafeDirectories {
+        if text == "*" {
+            return SafeDirectories::All;
+        }
+        let dirs: Vec<PathBuf> = std::env::split_paths(text)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+            .collect();
+        if dirs.is_empty() {
+            SafeDirectories::None
+        } else {
+            SafeDirectories::Only(dirs)
+        }
+    }
+
+    fn allows(&self, root: &Path) -> bool {
+        match self {
+            SafeDirectories::None => false,
+            SafeDirectories::All => true,
+            SafeDirectories::Only(dirs) => dirs.iter().any(|d| d == root),
+        }
+    }
+}
+
+/// Refuses a team file (the policy, `.cachet/`, a keyring) of the repository at
+/// `root` that is a symbolic link, or that another user than this one or root
+/// owns, unless `safe` accepts that repository: whoever can write it chooses the
+/// keys secrets are sealed to. A missing file passes.
+pub fn check_team_file(path: &Path, root: &Path, safe: &SafeDirectories) -> Result<(), TeamError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        return Err(TeamError::TeamFileLink(path.to_path_buf()));
+    }
+    let (Ok(Some(owner)), Some(me)) = (atomic::owner(path), atomic::effective_uid()) else {
+        return Ok(());
+    };
+    if owner == me || owner == 0 || safe.allows(root) {
+        return Ok(());
+    }
+    Err(TeamError::ForeignOwner {
+        path: path.to_path_buf(),
+        owner,
+        root: root.to_path_buf(),
+    })
+}
 
 /// How the policy and a keyring disagree, one phrase each (empty when they agree).
 pub fn differences(env: &Environment, ring: &Keyring) -> Vec<String> {
@@ -144,7 +249,10 @@ mod tests {
                 .starts_with("environment production: the keyring and .cachet.toml disagree ("),
             "{e}"
         );
-        assert_eq!(crate::error::Classified::kind(&e), crate::error::ErrorKind::Refused);
+        assert_eq!(
+            crate::error::Classified::kind(&e),
+            crate::error::ErrorKind::Refused
+        );
     }
 
     #[test]

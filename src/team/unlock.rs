@@ -11,7 +11,7 @@ use super::member::Member;
 use super::policy::Environment;
 use super::repo::Repo;
 use super::session::Observer;
-use super::trust::differences;
+use super::trust::{SafeDirectories, differences};
 use crate::document;
 use crate::seal::{Identities, KeyId, OpenError};
 
@@ -32,7 +32,7 @@ pub fn unlock_for(
     file: &Path,
     needed: &[KeyId],
     ids: &mut IdentitySet,
-    observer: &dyn Observer,
+    (safe, observer): (&SafeDirectories, &dyn Observer),
 ) -> Result<Vec<KeyringOpened>, TeamError> {
     let missing: Vec<&KeyId> = needed
         .iter()
@@ -42,7 +42,7 @@ pub fn unlock_for(
     if missing.is_empty() {
         return Ok(unlocked);
     }
-    let Some(repo) = Repo::of_file(file)? else {
+    let Some(repo) = Repo::of_file(file, safe)? else {
         return Ok(unlocked);
     };
     // The environments whose current key is needed; failing those (a retired
@@ -89,7 +89,7 @@ pub fn unlock_for(
 pub fn with_keys<T>(
     (file, name): (&Path, &str),
     ids: &mut IdentitySet,
-    observer: &dyn Observer,
+    (safe, observer): (&SafeDirectories, &dyn Observer),
     open: impl Fn(&Identities) -> Result<T, document::Error>,
 ) -> Result<(T, Vec<KeyringOpened>), TeamError> {
     let mut tried: Vec<KeyId> = Vec::new();
@@ -106,7 +106,7 @@ pub fn with_keys<T>(
             }) if !tried.contains(&id) => {
                 tried.push(id);
                 let before = ids.keys().len();
-                unlocked.extend(unlock_for(file, &[id], ids, observer)?);
+                unlocked.extend(unlock_for(file, &[id], ids, (safe, observer))?);
                 // No keyring gave the key: a passphrase-protected identity may
                 // hold it itself (an environment key kept under a passphrase).
                 if ids.keys().len() == before {
@@ -127,8 +127,12 @@ pub fn with_keys<T>(
 
 /// The environment whose current key is one of `key_ids`, by the policy above
 /// `file`, for the access log (`None` without a readable policy).
-pub fn environment_of_keys(file: &Path, key_ids: &[KeyId]) -> Option<String> {
-    let repo = Repo::of_file(file).ok().flatten()?;
+pub fn environment_of_keys(
+    file: &Path,
+    key_ids: &[KeyId],
+    safe: &SafeDirectories,
+) -> Option<String> {
+    let repo = Repo::of_file(file, safe).ok().flatten()?;
     key_ids
         .iter()
         .find_map(|id| repo.policy.environment_of_key(id))

@@ -120,6 +120,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode, no_clobber: bool) -> 
     Ok(())
 }
 
+/// Refuses a symbolic link where cachet reads a file it may write back, or a
+/// team file: a link committed to a repository could make cachet read a file
+/// elsewhere (and write its content into the repository) or write there.
+pub fn refuse_link(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is a symbolic link, which cachet does not follow here; name the file itself",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The user id this process runs as (`None` where there is none).
+pub fn effective_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        Some(rustix::process::geteuid().as_raw())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The user id that owns `path` (`None` where there is none).
+pub fn owner(path: &Path) -> io::Result<Option<u32>> {
+    let meta = fs::symlink_metadata(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(Some(meta.uid()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Ok(None)
+    }
+}
+
 /// The lock file that guards `path`: `.NAME.cachet-lock` beside it.
 pub fn lock_path(path: &Path) -> PathBuf {
     let name = path
@@ -142,12 +182,29 @@ pub struct FileLock {
 impl FileLock {
     /// Takes the lock for `path`, waiting while another process holds it; `on_wait`
     /// is called once, before waiting, so a caller can say why it pauses.
+    ///
+    /// The lock file is never opened through a symbolic link (one committed to a
+    /// repository could make cachet create or truncate a file elsewhere): a link
+    /// there is an error.
     pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> io::Result<FileLock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path(path))?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        }
+        let lock = lock_path(path);
+        let file = options.open(&lock).map_err(|e| {
+            if fs::symlink_metadata(&lock).is_ok_and(|m| m.file_type().is_symlink()) {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "its lock file is a symbolic link, which cachet never follows; remove the link",
+                )
+            } else {
+                e
+            }
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -216,5 +273,30 @@ mod tests {
         assert!(other.exists() && odd.exists(), "only a.toml's own");
         assert!(lock_path(&p).exists());
         drop(lock);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_or_a_file_that_is_a_link_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        let file = dir.path().join("app.toml");
+        fs::write(&file, "a = 1\n").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, lock_path(&file)).unwrap();
+        let e = FileLock::acquire(&file, || {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "its lock file is a symbolic link, which cachet never follows; remove the link"
+        );
+        assert!(!elsewhere.exists(), "the lock was created through the link");
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(refuse_link(&file).is_ok());
+        assert!(refuse_link(&dir.path().join("missing")).is_ok());
+        assert_eq!(
+            refuse_link(&link).unwrap_err().to_string(),
+            "is a symbolic link, which cachet does not follow here; name the file itself"
+        );
+        assert_eq!(owner(&file).unwrap(), effective_uid());
     }
 }
