@@ -1,6 +1,6 @@
 //! What every fuzz target asserts, as plain functions: the cargo-fuzz targets in
 //! `fuzz_targets/` call them on libFuzzer's inputs, and the main crate's
-//! `tests/fuzz_regressions.rs` calls them on the seed corpus and on every input
+//! `tests/it/fuzz_regressions.rs` calls them on the seed corpus and on every input
 //! kept in `fuzz/regressions/`, so a crash once found stays fixed.
 
 use std::collections::HashSet;

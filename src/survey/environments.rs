@@ -158,8 +158,7 @@ pub fn environment_lines(
     if let Some(pins) = pins {
         let repository = repo.pin_name();
         for env in &repo.policy.environments {
-            if let Pin::Changed(old) = pins.check(&repository, &env.name, &env.public_key.key_id())
-            {
+            if let Pin::Changed(old) = pins.check(repository, &env.name, &env.public_key.key_id()) {
                 out.push(problem(format!(
                     "{}: problem: its public key (key id {}) is not the one this machine pinned (key id {old})",
                     env.name,
@@ -204,7 +203,7 @@ mod tests {
         assert!(matches!(rings[0].1, RingState::Missing));
         let mut pins = Pins::new();
         pins.pin(
-            &repo.pin_name(),
+            repo.pin_name(),
             "production",
             &SecretKey::from_bytes([2; 32]).public_key().key_id(),
         );

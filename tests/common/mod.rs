@@ -85,13 +85,23 @@ pub fn untouched_lines<'t>(format: Format, text: &'t str, paths: &[ValuePath]) -
 pub struct RepoDir {
     /// The temporary directory itself (removed on drop).
     pub dir: tempfile::TempDir,
+    /// Values that no command run here may print.
+    secrets: &'static [&'static str],
 }
 
 impl RepoDir {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("repo")).unwrap();
-        RepoDir { dir }
+        RepoDir { dir, secrets: &[] }
+    }
+
+    /// A repository directory whose commands must never print any of `secrets`.
+    pub fn guarding(secrets: &'static [&'static str]) -> Self {
+        RepoDir {
+            secrets,
+            ..RepoDir::new()
+        }
     }
 
     /// The repository's root.
@@ -104,6 +114,35 @@ impl RepoDir {
         let h = self.dir.path().join(format!("home-{who}"));
         fs::create_dir_all(&h).unwrap();
         h
+    }
+
+    /// Runs cachet in the repository as `who` (`USER` set to it, `env` added);
+    /// asserts that nothing it printed holds a guarded secret.
+    pub fn run_full(&self, who: &str, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Out {
+        let mut env = env.to_vec();
+        env.push(("USER", who));
+        let o = run_cachet(&self.root(), &self.home(who), args, stdin, &env);
+        for s in self.secrets {
+            assert!(
+                !o.stdout.contains(s) && !o.stderr.contains(s),
+                "{args:?} printed the secret {s:?}:\n{}\n{}",
+                o.stdout,
+                o.stderr
+            );
+        }
+        o
+    }
+
+    /// Runs cachet as `who`.
+    pub fn run(&self, who: &str, args: &[&str]) -> Out {
+        self.run_full(who, args, b"", &[])
+    }
+
+    /// Runs cachet as `who` and asserts that it succeeded.
+    pub fn ok(&self, who: &str, args: &[&str]) -> Out {
+        let o = self.run(who, args);
+        assert_eq!(o.code, 0, "{args:?}: {}{}", o.stdout, o.stderr);
+        o
     }
 }
 
@@ -213,4 +252,14 @@ pub fn run_python_check(script: &Path, args: &[&std::ffi::OsStr], imports: &str,
     );
     let last = stdout.lines().last().unwrap_or_default();
     assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
+}
+
+/// The key id of an `age1…` recipient, as cachet prints it.
+pub fn key_id_of(recipient: &str) -> String {
+    recipient
+        .trim()
+        .parse::<cachet::PublicKey>()
+        .expect("an age1 recipient")
+        .key_id()
+        .to_string()
 }

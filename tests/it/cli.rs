@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 
 use cachet::{Format, Place, SealedAt, Sealer, SecretKey, ValuePath};
 
-mod common;
-use common::Out;
+use crate::common;
+use common::{Out, key_id_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cachet");
 
@@ -101,7 +101,13 @@ fn sealed_example(sb: &Sandbox) -> (String, PathBuf) {
     let f = sb.write("app.toml", &example());
     let o = sb.run(&["seal", "app.toml", "-r", &r]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert_eq!(o.stderr, "app.toml: sealed 7 values (0 already sealed)\n");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "app.toml: sealed 7 values to key id {} (0 already sealed)\n",
+            key_id_of(&r)
+        )
+    );
     (r, f)
 }
 
@@ -412,7 +418,10 @@ fn set_generate_seals_a_new_random_secret_without_showing_it() {
     assert_eq!(o.stdout, "");
     assert_eq!(
         o.stderr,
-        "app.toml: sealed jwt.signing_key: a new secret of 43 alnum characters\n"
+        format!(
+            "app.toml: sealed jwt.signing_key to key id {}: a new secret of 43 alnum characters\n",
+            key_id_of(&r)
+        )
     );
     let new = get("jwt.signing_key");
     assert_ne!(new, old);
@@ -1035,7 +1044,10 @@ fn every_format_is_found_by_its_file_name_and_round_trips() {
         assert_eq!(o.code, 0, "{name}: {}", o.stderr);
         assert_eq!(
             o.stderr,
-            format!("{name}: sealed 1 value (0 already sealed)\n")
+            format!(
+                "{name}: sealed 1 value to key id {} (0 already sealed)\n",
+                key_id_of(&r)
+            )
         );
         let sealed = fs::read_to_string(&f).unwrap();
         assert!(!sealed.contains(secret), "{name}: {sealed}");

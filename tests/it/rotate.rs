@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 use common::{Out, RepoDir, isolate, run_cachet};
 
 const ENVS: [&str; 3] = ["production", "staging", "dev"];
@@ -18,15 +18,7 @@ type Repo = RepoDir;
 
 impl Repo {
     fn run_env(&self, who: &str, args: &[&str], env: &[(&str, &str)]) -> Out {
-        let mut env = env.to_vec();
-        env.push(("USER", who));
-        run_cachet(&self.root(), &self.home(who), args, b"", &env)
-    }
-
-    fn ok(&self, who: &str, args: &[&str]) -> Out {
-        let o = self.run_env(who, args, &[]);
-        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
-        o
+        self.run_full(who, args, b"", env)
     }
 
     fn keygen(&self, who: &str) -> String {
@@ -339,9 +331,14 @@ fn copy_tree(from: &Path, to: &Path) {
     assert!(ok);
 }
 
+/// Attack 4 of the trust model: a former member who kept the old key plants a
+/// keyring whose current key is theirs. `rotate` never finishes a rotation to a
+/// key it did not make: it makes a fresh key, which the planted one cannot open.
 #[test]
 fn finishing_a_rotation_trusts_the_pin_not_a_planted_keyring() {
-    let (r, _) = repository();
+    let (r, plain) = repository();
+    let app0 = "config/production/app0.toml";
+    let original = r.key_ids(app0)[0].clone();
     let mal = r.keygen("mal");
     r.ok(
         "ada",
@@ -350,6 +347,7 @@ fn finishing_a_rotation_trusts_the_pin_not_a_planted_keyring() {
     // In a copy of the repository, mal rotates to a key of their own and keeps it.
     let copy = r.dir.path().join("copy");
     copy_tree(&r.root(), &copy);
+    let mut kept = String::new();
     for args in [
         &["rotate", "production"][..],
         &["env", "key", "production", "--force"],
@@ -357,7 +355,12 @@ fn finishing_a_rotation_trusts_the_pin_not_a_planted_keyring() {
     ] {
         let o = run_cachet(&copy, &r.home("mal"), args, b"", &[]);
         assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        if args[0] == "env" {
+            kept = o.stdout;
+        }
     }
+    let mals_key = fs::read_to_string(copy.join(app0)).unwrap();
+    let mals_key = mals_key[mals_key.find("cachet:v1:").unwrap() + 10..][..16].to_string();
     // Then plants that keyring (the policy untouched) after being removed.
     r.ok("ada", &["members", "remove", "production", "mal"]);
     fs::copy(
@@ -365,20 +368,24 @@ fn finishing_a_rotation_trusts_the_pin_not_a_planted_keyring() {
         r.root().join(".cachet/keys/production.age"),
     )
     .unwrap();
-    let before = r.snapshot();
     // The policy names a key the planted keyring says is retired: this looks like
-    // an interrupted rotation, but its "new" key is not the one ada pinned.
-    let o = r.run_env("ada", &["rotate", "production"], &[]);
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
-    assert!(o.stderr.contains("--accept-new-key"), "{}", o.stderr);
+    // an interrupted rotation, but its "new" key is not one this machine made.
+    let o = r.ok("ada", &["rotate", "production"]);
     assert!(
-        o.stderr
-            .contains("finishing a rotation with the keyring's current key"),
+        o.stderr.contains(
+            "found a rotation in progress to a key this machine has not pinned, and rotated instead to a new key made here"
+        ),
         "{}",
         o.stderr
     );
-    assert_eq!(r.snapshot(), before, "nothing may be written");
+    let now = r.key_ids(app0)[0].clone();
+    assert_ne!(now, mals_key, "sealed to the planted key");
+    assert_ne!(now, original);
+    all_open(&r, &plain);
+    // The key mal kept opens none of it.
+    let o = r.run_env("mal", &["open", app0], &[("CACHET_IDENTITY", &kept)]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(!o.stdout.contains("pw-"), "{}", o.stdout);
 }
 
 #[test]

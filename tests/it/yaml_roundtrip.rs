@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-mod common;
+use crate::common;
 use common::{all, fixture_files, key, path, sealer};
 
 const YAML: Format = Format::Yaml;

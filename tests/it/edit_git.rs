@@ -1,14 +1,14 @@
 //! `cachet edit`, `seal --like`, the textconv driver `diff`, the merge driver
 //! `merge` and `git setup`, run as real processes in real git repositories.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{isolate, run_cachet};
+use common::{isolate, key_id_of, run_cachet};
 
 /// A scratch repository with a key, its identity file, and an edit directory.
 struct Repo {
@@ -165,7 +165,10 @@ fn edit_changing_one_value_changes_exactly_its_line() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "cachet: app.toml: sealed 1 value anew, kept 2 unchanged\n"
+        format!(
+            "cachet: app.toml: sealed 1 value anew to key id {}, kept 2 unchanged\n",
+            key_id_of(&r.recipient)
+        )
     );
     let lines = r.changed_lines(&["app.toml"]);
     assert_eq!(lines.len(), 2, "{lines:?}");
@@ -379,7 +382,10 @@ fn seal_like_after_open_and_sed_gives_a_one_line_diff() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "cachet: plain.toml: sealed 0 values anew, kept 3 unchanged from app.toml\n"
+        format!(
+            "cachet: plain.toml: sealed 0 values anew to key id {}, kept 3 unchanged from app.toml\n",
+            key_id_of(&r.recipient)
+        )
             .replace("plain.toml", plain.to_str().unwrap())
     );
     assert_eq!(fs::read_to_string(&plain).unwrap(), r.read("app.toml"));
@@ -522,7 +528,10 @@ fn the_same_value_changed_on_both_sides_is_a_sealed_conflict() {
     let out = r.cachet(&["edit", "app.toml"], &[("CACHET_EDITOR", &ed)]);
     assert_eq!(
         out.stderr,
-        "cachet: app.toml: merge conflict at db.password: shown as CONFLICT text; keep one value of each\ncachet: app.toml: sealed 1 value anew, kept 2 unchanged\n"
+        format!(
+            "cachet: app.toml: merge conflict at db.password: shown as CONFLICT text; keep one value of each\ncachet: app.toml: sealed 1 value anew to key id {}, kept 2 unchanged\n",
+            key_id_of(&r.recipient)
+        )
     );
     assert!(
         fs::read_to_string(&shown).unwrap().contains(

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{Out, RepoDir, run_cachet};
 
 /// Every plaintext secret the tests write: none may appear in any output.
@@ -47,28 +47,8 @@ impl Repo {
         fs::remove_file(self.root().join(rel)).unwrap();
     }
 
-    /// Runs cachet as `who`; asserts that no secret appears in what it printed.
     fn run_with(&self, who: &str, args: &[&str], stdin: &[u8]) -> Out {
-        let o = run_cachet(&self.root(), &self.home(who), args, stdin, &[("USER", who)]);
-        for s in SECRETS {
-            assert!(
-                !o.stdout.contains(s) && !o.stderr.contains(s),
-                "{args:?} printed the secret {s:?}:\n{}\n{}",
-                o.stdout,
-                o.stderr
-            );
-        }
-        o
-    }
-
-    fn run(&self, who: &str, args: &[&str]) -> Out {
-        self.run_with(who, args, b"")
-    }
-
-    fn ok(&self, who: &str, args: &[&str]) -> Out {
-        let o = self.run(who, args);
-        assert_eq!(o.code, 0, "{args:?}: {}{}", o.stdout, o.stderr);
-        o
+        self.run_full(who, args, stdin, &[])
     }
 
     fn git(&self, args: &[&str]) -> String {
@@ -104,7 +84,7 @@ impl Repo {
 /// every 30 days) and staging (config/staging/**), made by `ada`, with one sealed
 /// file each, committed.
 fn repository() -> Repo {
-    let r = Repo::new();
+    let r = Repo::guarding(SECRETS);
     r.git(&["init", "-q"]);
     r.git(&["config", "user.name", "Test"]);
     r.git(&["config", "user.email", "test@example.invalid"]);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use cachet::{Format, Sealer, Selection, ValuePath};
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::{fixture_files, key, untouched_lines};
 
 /// Seals with `selection`, opens, and checks every promise of the format.

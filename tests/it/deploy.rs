@@ -10,7 +10,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 use common::{Out, assert_refused};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cachet");

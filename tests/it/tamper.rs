@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use cachet::{Error, Format, Identities, OpenError, Place, Sealer, ValuePath};
 
-mod common;
-use common::{Out, run_cachet};
+use crate::common;
+use common::{Out, key_id_of, run_cachet};
 
 /// One format of the matrix: a plaintext file and the paths of its two secrets.
 struct Case {
@@ -108,7 +108,10 @@ impl Sandbox {
         assert_eq!(o.code, 0, "{}", o.stderr);
         assert_eq!(
             o.stderr,
-            format!("{name}: sealed 2 values (0 already sealed)\n")
+            format!(
+                "{name}: sealed 2 values to key id {} (0 already sealed)\n",
+                key_id_of(recipient)
+            )
         );
         let text = fs::read_to_string(self.path(&name)).unwrap();
         for s in case.secrets {

@@ -4,7 +4,7 @@
 //! the values SOPS had encrypted are sealed, and an altered value or MAC is
 //! refused.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fs;

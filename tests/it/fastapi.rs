@@ -9,11 +9,9 @@
 //! on a developer's machine; under CI (`CI` set) it fails instead, so the check
 //! always runs there (`.ci/run` installs examples/fastapi/requirements.txt).
 
-#![cfg(target_os = "linux")]
-
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 #[test]
 fn the_fastapi_example_runs_under_cachet_exec() {

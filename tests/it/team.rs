@@ -12,8 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-mod common;
-use common::{Out, assert_refused, isolate, run_cachet};
+use crate::common;
+use common::{Out, assert_refused, isolate, key_id_of, run_cachet};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cachet");
 
@@ -453,16 +453,22 @@ fn a_swapped_public_key_is_refused_until_accepted_and_found_by_check() {
     fs::write(t.path(".cachet.toml"), &swapped).unwrap();
 
     t.write("config/prod/new.toml", "api_token = \"tok-123\"\n");
-    let o = t.run(&ada, &["seal", "config/prod/new.toml"]);
-    assert_eq!(o.code, 1);
-    assert!(
-        o.stderr.starts_with(
-            "cachet: environment production: its public key in .cachet.toml changed (key id "
-        ),
-        "{}",
-        o.stderr
-    );
-    assert!(o.stderr.contains("--accept-new-key"), "{}", o.stderr);
+    // A member verifies against the keyring and is refused, whatever they accept.
+    for args in [
+        &["seal", "config/prod/new.toml"][..],
+        &["seal", "--accept-new-key", "config/prod/new.toml"],
+    ] {
+        let o = t.run(&ada, args);
+        assert_eq!(o.code, 1);
+        assert_eq!(
+            o.stderr,
+            format!(
+                "cachet: environment production: the public key in .cachet.toml (key id {}) is not the key of its keyring (key id {}), which you can open; nothing was sealed: find out who changed them (git log -- .cachet.toml .cachet/keys/production.age), and see `cachet check`\n",
+                key_id_of(&mallory_key),
+                key_id_of(&real)
+            )
+        );
+    }
     assert_eq!(t.read("config/prod/new.toml"), "api_token = \"tok-123\"\n");
     // set is refused the same way, and reads no value first.
     let o = t.run_with(&ada, &["set", "config/prod/new.toml", "x_token"], b"v", &[]);
@@ -501,16 +507,29 @@ fn a_swapped_public_key_is_refused_until_accepted_and_found_by_check() {
     t.ok(&ada, &["seal", "config/prod/new.toml"]);
     t.ok(&ada, &["check"]);
 
-    // A deliberate change is accepted once, then pinned.
+    // A sealer who holds only the public key cannot look in the keyring: a
+    // change of the key they pinned is accepted once, when told, then pinned.
+    let ci = t.person("ci");
+    t.write("config/prod/more.toml", "api_token = \"tok-456\"\n");
+    t.ok(&ci, &["seal", "config/prod/more.toml"]);
     let (_, next) = t.person_with_key("next");
     let changed = t.read(".cachet.toml").replace(&real, &next);
     fs::write(t.path(".cachet.toml"), changed).unwrap();
     t.write("config/prod/more.toml", "api_token = \"tok-456\"\n");
-    assert_eq!(t.run(&ada, &["seal", "config/prod/more.toml"]).code, 1);
-    let o = t.ok(&ada, &["seal", "--accept-new-key", "config/prod/more.toml"]);
+    let o = t.run(&ci, &["seal", "config/prod/more.toml"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.starts_with(
+            "cachet: environment production: its public key in .cachet.toml changed (key id "
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("--accept-new-key"), "{}", o.stderr);
+    let o = t.ok(&ci, &["seal", "--accept-new-key", "config/prod/more.toml"]);
     assert!(o.stderr.contains("pinned its key"), "{}", o.stderr);
     t.write("config/prod/more2.toml", "api_token = \"tok-789\"\n");
-    t.ok(&ada, &["seal", "config/prod/more2.toml"]);
+    t.ok(&ci, &["seal", "config/prod/more2.toml"]);
 }
 
 #[test]

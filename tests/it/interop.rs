@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 /// Runs one checker script of `tests/interop/`.
 fn run_checker(script: &str, modules: &str) {

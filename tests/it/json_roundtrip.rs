@@ -8,7 +8,7 @@ use cachet::{Error, Format, OpenError, Place, ScalarType, Segment, Selection, Va
 use proptest::prelude::*;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{all, fixture_files, key, path, sealer};
 
 /// The text with every scalar's bytes cut out: what sealing must not touch.

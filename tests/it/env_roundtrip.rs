@@ -11,7 +11,7 @@ use cachet::{
 };
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::{all, fixture_files, key, path, sealer, untouched_lines};
 
 const ENV: Format = Format::Env;

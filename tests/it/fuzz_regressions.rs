@@ -3,7 +3,7 @@
 //! `fuzz/regressions/<target>/`, on stable, in the ordinary test suite: a crash
 //! found by fuzzing becomes a fixture here and stays fixed.
 
-#[path = "../fuzz/checks.rs"]
+#[path = "../../fuzz/checks.rs"]
 mod checks;
 
 use std::fs;
