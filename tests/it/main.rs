@@ -8,6 +8,7 @@ mod common;
 
 mod audit_check;
 mod cli;
+mod cmd;
 mod credential_props;
 mod deploy;
 mod edit_git;
