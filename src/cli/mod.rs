@@ -428,15 +428,28 @@ fn lock(path: &Path) -> Result<FileLock, Failure> {
             path.display()
         );
     })
-    .map_err(|e| Failure::usage(format!("{}: cannot take the lock: {e}", path.display())))
+    .map_err(|e| {
+        let message = format!("{}: cannot take the lock: {e}", path.display());
+        // A link where the lock file goes is a refusal for safety, not bad usage.
+        if fs::symlink_metadata(atomic::lock_path(path)).is_ok_and(|m| m.file_type().is_symlink()) {
+            Failure::refused(message)
+        } else {
+            Failure::usage(message)
+        }
+    })
 }
 
 /// Takes the lock of a file rewritten in place, which must not be a symbolic
 /// link: reading through a link committed to a repository could seal a file from
 /// elsewhere into it, and the rewrite would replace the link.
 fn lock_in_place(path: &Path) -> Result<FileLock, Failure> {
-    atomic::refuse_link(path).map_err(|e| Failure::refused(format!("{}: {e}", path.display())))?;
+    refuse_link(path)?;
     lock(path)
+}
+
+/// Refuses a file to be rewritten in place that is a symbolic link.
+fn refuse_link(path: &Path) -> Result<(), Failure> {
+    atomic::refuse_link(path).map_err(|e| Failure::refused(format!("{}: {e}", path.display())))
 }
 
 /// The selection that `--path` options name, if any.
@@ -639,10 +652,8 @@ fn seal(
         }
     }
     order.sort();
-    let targets = order
-        .iter()
-        .map(|f| target(f, explicit, named.as_ref(), policy))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Locks first: they refuse a file that is a symbolic link before its
+    // environment is looked up where the link points.
     let _locks = if in_place {
         order
             .iter()
@@ -651,6 +662,10 @@ fn seal(
     } else {
         Vec::new()
     };
+    let targets = order
+        .iter()
+        .map(|f| target(f, explicit, named.as_ref(), policy))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut sealers = Vec::new();
     let mut results = Vec::new();
     for (file, target) in order.into_iter().zip(&targets) {
@@ -745,6 +760,8 @@ fn set(
         }
         None => None,
     };
+    // Before the environment is looked up where a link would point.
+    refuse_link(file)?;
     let target = target(file, identity::explicit_recipient(recipient)?, None, policy)?;
     let ty = match ty {
         TypeArg::String => ScalarType::String,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use cachet::KeyId;
 use cachet::team::Observer;
 use cachet::team::policy::POLICY_FILE;
+use cachet::team::repo::Repo;
 use cachet::team::rotation::{self, RotateOptions, Rotation};
 
 use super::identity::Terminal;
@@ -106,6 +107,13 @@ pub fn rotate(
                     plan.current
                 )
             };
+            if !plan.dropped.is_empty() {
+                out.push_str(&format!(
+                    "{}: the keyring is also sealed to {}, not members in {POLICY_FILE}; the new key would be sealed without them\n",
+                    Repo::keyring_name(env_name),
+                    quoted(&plan.dropped)
+                ));
+            }
             if plan.policy_behind {
                 out.push_str(&format!(
                     "{POLICY_FILE}: its public key would be set to key id {}\n",
@@ -136,9 +144,25 @@ pub fn rotate(
                 done.values,
                 done.files
             ));
+            if !done.dropped.is_empty() {
+                note(&format!(
+                    "{}: was also sealed to {}, not members in {POLICY_FILE}; the new key is sealed without them, and the keys it retired are ones they may hold",
+                    Repo::keyring_name(env_name),
+                    quoted(&done.dropped)
+                ));
+            }
             Ok(())
         }
     }
+}
+
+/// Names, each quoted, joined by commas.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `cachet prune ENV`.

@@ -277,8 +277,9 @@ pub enum TeamError {
         env: String,
         /// The new key id.
         key: KeyId,
-        /// The key id pinned.
-        pinned: String,
+        /// The key id pinned here; `None` where nothing is pinned and the policy
+        /// still names a key the keyring has retired (a rotation in progress).
+        pinned: Option<String>,
     },
     /// A key to adopt from the keyring that nothing on this machine vouches for.
     UnvouchedKey {
@@ -532,7 +533,11 @@ impl std::fmt::Display for TeamError {
             ),
             TeamError::NewKeyInKeyring { env, key, pinned } => write!(
                 f,
-                "environment {env}: its keyring holds a key this machine has not pinned (key id {key}; pinned here: key id {pinned}), from a rotation made elsewhere or from someone who knew an older key; run `cachet rotate {env}` to replace it with a key made here, or check who wrote {} (git log) and pass --accept-new-key",
+                "environment {env}: its keyring holds a key this machine has not pinned (key id {key}; {}), from a rotation made elsewhere or from someone who knew an older key; run `cachet rotate {env}` to replace it with a key made here, or check who wrote {} (git log) and pass --accept-new-key",
+                match pinned {
+                    Some(p) => format!("pinned here: key id {p}"),
+                    None => format!("{POLICY_FILE} still names a key the keyring has retired"),
+                },
                 keyring(env)
             ),
             TeamError::UnvouchedKey { env, key } => write!(

@@ -37,15 +37,35 @@ pub struct PinName {
 }
 
 impl PinName {
-    /// The tables to read, first found first: the id's, then the path's.
-    fn lookups(&self) -> [String; 3] {
-        [
-            self.id.clone(),
-            format!("path:{}", self.path),
-            // Version 1 named a repository by its path alone.
-            self.path.clone(),
-        ]
+    /// The tables of `doc` that hold this repository's pins, first found first:
+    /// its id's; a table of another `git:` id in the same directory whose history
+    /// shares a root commit with this one (a merge of an unrelated history adds a
+    /// root, and must not make a repository new to this machine); then its
+    /// path's.
+    fn lookups(&self, doc: &DocumentMut) -> Vec<String> {
+        let mut tables = vec![self.id.clone()];
+        if let Some((roots, prefix)) = git_parts(&self.id) {
+            for (name, _) in doc.iter() {
+                if name != self.id
+                    && let Some((other, other_prefix)) = git_parts(name)
+                    && other_prefix == prefix
+                    && other.iter().any(|r| roots.contains(r))
+                {
+                    tables.push(name.to_string());
+                }
+            }
+        }
+        tables.push(format!("path:{}", self.path));
+        // Version 1 named a repository by its path alone.
+        tables.push(self.path.clone());
+        tables
     }
+}
+
+/// The root commits and the directory of a `git:<roots>:<directory>` id.
+fn git_parts(id: &str) -> Option<(Vec<&str>, &str)> {
+    let (roots, prefix) = id.strip_prefix("git:")?.split_once(':')?;
+    Some((roots.split(',').filter(|r| !r.is_empty()).collect(), prefix))
 }
 
 /// What the store says about an environment's key.
@@ -111,7 +131,7 @@ impl Pins {
     /// Compares `key` with the pin of `environment` in `repo`.
     pub fn check(&self, repo: &PinName, environment: &str, key: &KeyId) -> Pin {
         let found = repo
-            .lookups()
+            .lookups(&self.doc)
             .iter()
             .find_map(|t| self.get(t, "keys", environment));
         match found {
@@ -124,7 +144,7 @@ impl Pins {
     /// Whether any environment of `repo` is pinned: a repository this machine has
     /// sealed for before.
     pub fn knows(&self, repo: &PinName) -> bool {
-        repo.lookups().iter().any(|t| {
+        repo.lookups(&self.doc).iter().any(|t| {
             self.doc.get(t).and_then(Item::as_table).is_some_and(|t| {
                 match t.get("keys").and_then(Item::as_table) {
                     Some(keys) => !keys.is_empty(),
@@ -136,16 +156,24 @@ impl Pins {
 
     /// The environment `file` (relative to the root) was last sealed for here.
     pub fn file_environment(&self, repo: &PinName, file: &str) -> Option<&str> {
-        repo.lookups()
+        repo.lookups(&self.doc)
             .iter()
             .find_map(|t| self.get(t, "files", file))
     }
 
-    /// The table of `repo`'s `part`, made if missing.
+    /// The table of `repo`'s `part`, made if missing: in the table of its id, or of
+    /// the id its history had when first pinned (one sharing a root commit).
     fn part(&mut self, repo: &PinName, part: &str) -> &mut Table {
+        let lookups = repo.lookups(&self.doc);
+        let name = lookups
+            .iter()
+            .take_while(|t| t.starts_with("git:"))
+            .find(|t| self.doc.get(t).is_some_and(Item::is_table))
+            .unwrap_or(&repo.id)
+            .clone();
         let table = self
             .doc
-            .entry(&repo.id)
+            .entry(&name)
             .or_insert_with(|| Item::Table(Table::new()));
         if !table.is_table() {
             *table = Item::Table(Table::new());
@@ -289,6 +317,34 @@ mod tests {
         let mut only_files = Pins::new();
         only_files.record_file(&repo, "x", "production");
         assert!(!only_files.knows(&repo));
+    }
+
+    /// A merge of an unrelated history adds a root commit: the repository's pins
+    /// still apply, and later pins go to the same table. A history with none of
+    /// the pinned roots, or another directory of it, is another repository.
+    #[test]
+    fn a_history_that_gains_a_root_keeps_its_pins() {
+        let a = SecretKey::from_bytes([1; 32]).public_key().key_id();
+        let mut pins = Pins::new();
+        pins.pin(&name("git:abc:app"), "production", &a);
+        let merged = name("git:abc,zzz:app");
+        assert_eq!(pins.check(&merged, "production", &a), Pin::Same);
+        assert!(pins.knows(&merged));
+        pins.record_file(&merged, "config/a.toml", "production");
+        let text = pins.to_string();
+        assert!(!text.contains("abc,zzz"), "{text}");
+        assert_eq!(
+            pins.file_environment(&name("git:abc:app"), "config/a.toml"),
+            Some("production")
+        );
+        assert_eq!(
+            pins.check(&name("git:zzz:app"), "production", &a),
+            Pin::Unknown
+        );
+        assert_eq!(
+            pins.check(&name("git:abc:web"), "production", &a),
+            Pin::Unknown
+        );
     }
 
     /// Pins of version 1 (by absolute path) and of a repository before its first

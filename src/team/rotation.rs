@@ -179,6 +179,9 @@ pub struct RotationPlan {
     pub replaces_unpinned: bool,
     /// The policy still names the retired key, and is set to the current one.
     pub policy_behind: bool,
+    /// Members the keyring is encrypted to but the policy does not name: they
+    /// hold the current key, so a new key is made and sealed without them.
+    pub dropped: Vec<String>,
     /// The keyring's current key before the rotation.
     pub current: KeyId,
     /// Each file to re-seal (as named in messages) and how many of its values.
@@ -200,6 +203,8 @@ pub struct Rotated {
     /// A rotation was in progress to a key this machine did not make and nothing
     /// vouched for; a new key replaced it.
     pub replaced_unpinned: bool,
+    /// Members of the keyring the policy does not name, left out of the new one.
+    pub dropped: Vec<String>,
     /// The key every value of the environment is now sealed to.
     pub key: KeyId,
     /// How many values were re-sealed.
@@ -227,6 +232,12 @@ pub enum Rotation {
 /// anchored, or `accept_new_key`. The keyring is not signed: whoever knew an old
 /// key could have planted one whose current key is their own. An unvouched one is
 /// not finished: a new key made here replaces it.
+///
+/// Members the keyring is encrypted to but the policy does not name (a former
+/// member's planted keyring lists them) are left out: they could open the
+/// current key, so a new key is made and its keyring is sealed to the policy's
+/// members only. The reverse, a member only the policy names, is refused: a
+/// repository writer could have added themselves.
 pub fn rotate<C: age::Callbacks>(
     unlocked: &mut Unlocked,
     named: &[PathBuf],
@@ -237,6 +248,13 @@ pub fn rotate<C: age::Callbacks>(
         repo, env, ring, ..
     } = unlocked;
     let env_name = env.name.clone();
+    let dropped: Vec<String> = ring
+        .members
+        .iter()
+        .filter(|m| !env.members.contains(m))
+        .map(|m| m.name.clone())
+        .collect();
+    ring.members.retain(|m| env.members.contains(m));
     let policy_behind = require_agreement_or_rotation(env, ring)?;
     let files = scan_all(&files_of(repo, &env_name, named, Skip::GitIgnored)?)?;
     let all_keys: Vec<KeyId> = ring
@@ -259,8 +277,9 @@ pub fn rotate<C: age::Callbacks>(
         });
     }
     let retired = retired_ids(ring);
-    let mut in_progress =
-        !options.new_key && (policy_behind || files.iter().any(|f| f.count(&retired) > 0));
+    let mut in_progress = !options.new_key
+        && dropped.is_empty()
+        && (policy_behind || files.iter().any(|f| f.count(&retired) > 0));
     // A rotation is finished only with a key made on this machine (pinned before
     // its keyring was written), one anchored from outside, or one accepted after a
     // look at who wrote the keyring. Any other "new key" may be one a former
@@ -290,6 +309,7 @@ pub fn rotate<C: age::Callbacks>(
             in_progress,
             replaces_unpinned,
             policy_behind,
+            dropped,
             current: target,
             files: todo
                 .iter()
@@ -384,6 +404,7 @@ pub fn rotate<C: age::Callbacks>(
     Ok(Rotation::Done(Rotated {
         finished_interrupted: in_progress,
         replaced_unpinned: replaces_unpinned,
+        dropped,
         key: to.key_id(),
         values: done,
         files: todo.len(),

@@ -103,7 +103,7 @@ pub fn vouch<C: age::Callbacks>(
                     Some(_) => TeamError::NewKeyInKeyring {
                         env: env.name.clone(),
                         key,
-                        pinned,
+                        pinned: Some(pinned),
                     },
                     None => TeamError::KeyChanged {
                         env: env.name.clone(),
@@ -130,10 +130,25 @@ pub fn vouch<C: age::Callbacks>(
             if let Some(ring) = member_ring()? {
                 let current = ring.current().secret.public_key().key_id();
                 if current != key {
-                    return Err(TeamError::KeyringMismatch {
-                        env: env.name.clone(),
-                        policy: key,
-                        keyring: current,
+                    // The policy's key retired in the keyring looks like a rotation
+                    // in progress; finishing it is `rotate`'s job, with a key of its
+                    // own (the keyring's new key is nobody's word here).
+                    let retired = ring
+                        .keys
+                        .iter()
+                        .any(|k| k.retired.is_some() && k.secret.public_key().key_id() == key);
+                    return Err(if retired {
+                        TeamError::NewKeyInKeyring {
+                            env: env.name.clone(),
+                            key: current,
+                            pinned: None,
+                        }
+                    } else {
+                        TeamError::KeyringMismatch {
+                            env: env.name.clone(),
+                            policy: key,
+                            keyring: current,
+                        }
                     });
                 }
             }

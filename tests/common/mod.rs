@@ -166,6 +166,9 @@ pub fn isolate(cmd: &mut std::process::Command, home: &Path) {
         "CACHET_IDENTITY_COMMAND",
         "CACHET_RECIPIENT",
         "CACHET_AUDIT_LOG",
+        "CACHET_TRUST",
+        "CACHET_REQUIRE_PIN",
+        "CACHET_SAFE_DIRECTORIES",
         // The SOPS importer's sources of age identities.
         "SOPS_AGE_KEY",
         "SOPS_AGE_KEY_FILE",

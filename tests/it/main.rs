@@ -25,5 +25,6 @@ mod rotate;
 mod tamper;
 mod team;
 mod toml_roundtrip;
+mod trust;
 mod vectors;
 mod yaml_roundtrip;

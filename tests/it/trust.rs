@@ -1,0 +1,889 @@
+//! The trust model (spec/policy.md section 8), one test per attack: each person
+//! has a home of their own (identity, key pins), works in a real `git clone` of
+//! one shared origin, and the attacker only pushes commits. Every test first
+//! shows what the attacker changed, then that cachet refuses (or does the safe
+//! thing) and that the victim's files and the attacker's copies hold nothing the
+//! attacker can open.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{self, Out, key_id_of};
+
+const PROD: &str = "[db]\nhost = \"db.internal\"\npassword = \"prod-pw-1\"\n";
+const STAGING: &str = "[db]\nhost = \"db.staging\"\npassword = \"staging-pw-2\"\n";
+
+/// An origin repository and, beside it, a home and clones per person.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+/// One person: their home (identity, pins), and the name git records.
+struct Person {
+    name: &'static str,
+    home: PathBuf,
+}
+
+impl World {
+    fn new() -> World {
+        let w = World {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let origin = w.dir.path().join("origin.git");
+        w.git_in(
+            w.dir.path(),
+            None,
+            &["init", "-q", "--bare", "-b", "main", "origin.git"],
+        );
+        assert!(origin.is_dir());
+        w
+    }
+
+    /// A person with an empty home.
+    fn person(&self, name: &'static str) -> Person {
+        let home = self.dir.path().join(format!("home-{name}"));
+        fs::create_dir_all(&home).unwrap();
+        Person { name, home }
+    }
+
+    /// A person with an identity of their own; returns their recipient too.
+    fn person_with_key(&self, name: &'static str) -> (Person, String) {
+        let p = self.person(name);
+        let id = p.home.join(".config/cachet/identity.txt");
+        fs::create_dir_all(id.parent().unwrap()).unwrap();
+        let o = self.run(&p, self.dir.path(), &["keygen", "-o", id.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        (p, o.stdout.trim().to_string())
+    }
+
+    /// The same identity on a new machine: an empty home holding only the key.
+    fn new_machine(&self, p: &Person, name: &'static str) -> Person {
+        let fresh = self.person(name);
+        let id = fresh.home.join(".config/cachet/identity.txt");
+        fs::create_dir_all(id.parent().unwrap()).unwrap();
+        fs::copy(p.home.join(".config/cachet/identity.txt"), &id).unwrap();
+        Person {
+            name: p.name,
+            home: fresh.home,
+        }
+    }
+
+    /// A fresh clone of the origin, made by `who`, at `name`.
+    fn clone(&self, who: &Person, name: &str) -> PathBuf {
+        let to = self.dir.path().join(name);
+        self.git_in(
+            self.dir.path(),
+            Some(who),
+            &["clone", "-q", "origin.git", to.to_str().unwrap()],
+        );
+        to
+    }
+
+    fn git_in(&self, cwd: &Path, who: Option<&Person>, args: &[&str]) -> String {
+        let name = who.map_or("setup", |p| p.name);
+        let home = who.map_or_else(|| self.dir.path().to_path_buf(), |p| p.home.clone());
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(cwd)
+            .env("HOME", &home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", name)
+            .env("GIT_AUTHOR_EMAIL", format!("{name}@example.com"))
+            .env("GIT_COMMITTER_NAME", name)
+            .env("GIT_COMMITTER_EMAIL", format!("{name}@example.com"))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Commits everything in `clone` and pushes it.
+    fn push(&self, who: &Person, clone: &Path, message: &str) {
+        self.git_in(clone, Some(who), &["add", "-A"]);
+        self.git_in(clone, Some(who), &["commit", "-q", "-m", message]);
+        self.git_in(clone, Some(who), &["push", "-q", "origin", "HEAD:main"]);
+    }
+
+    fn pull(&self, who: &Person, clone: &Path) {
+        self.git_in(
+            clone,
+            Some(who),
+            &["pull", "-q", "--ff-only", "origin", "main"],
+        );
+    }
+
+    fn run_env(&self, who: &Person, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut env = env.to_vec();
+        env.push(("USER", who.name));
+        let o = common::run_cachet(cwd, &who.home, args, b"", &env);
+        for secret in ["prod-pw-1", "staging-pw-2", "prod-pw-new"] {
+            assert!(
+                !o.stderr.contains(secret),
+                "{args:?} printed a secret: {}",
+                o.stderr
+            );
+        }
+        o
+    }
+
+    fn run(&self, who: &Person, cwd: &Path, args: &[&str]) -> Out {
+        self.run_env(who, cwd, args, &[])
+    }
+
+    fn ok(&self, who: &Person, cwd: &Path, args: &[&str]) -> Out {
+        let o = self.run(who, cwd, args);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        o
+    }
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, text).unwrap();
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    fs::read_to_string(root.join(rel)).unwrap()
+}
+
+/// The key id of the first token of a file.
+fn token_key(root: &Path, rel: &str) -> String {
+    let text = read(root, rel);
+    let start = text.find("cachet:v1:").unwrap() + "cachet:v1:".len();
+    text[start..start + 16].to_string()
+}
+
+/// The policy's public key of an environment (its `public_key = "age1…"` line
+/// within the environment's table).
+fn public_key(root: &Path, env: &str) -> String {
+    let policy = read(root, ".cachet.toml");
+    let table = &policy[policy.find(&format!("[environments.{env}]")).unwrap()..];
+    let line = table.lines().find(|l| l.starts_with("public_key")).unwrap();
+    line.split('"').nth(1).unwrap().to_string()
+}
+
+/// ada, a member of production and staging, pushes a repository with a sealed
+/// file for each; returns the world, ada and ada's clone.
+fn team() -> (World, Person, PathBuf) {
+    let w = World::new();
+    let (ada, _) = w.person_with_key("ada");
+    let repo = w.clone(&ada, "ada");
+    w.ok(&ada, &repo, &["init", "--self-name", "ada"]);
+    w.ok(
+        &ada,
+        &repo,
+        &["env", "add", "production", "--files", "config/prod/**"],
+    );
+    w.ok(
+        &ada,
+        &repo,
+        &["env", "add", "staging", "--files", "config/staging/**"],
+    );
+    write(&repo, "config/prod/app.toml", PROD);
+    write(&repo, "config/staging/app.toml", STAGING);
+    // As the README advises: the empty lock files stay out of commits.
+    write(&repo, ".gitignore", "*.cachet-lock\n");
+    w.ok(
+        &ada,
+        &repo,
+        &["seal", "config/prod/app.toml", "config/staging/app.toml"],
+    );
+    w.push(&ada, &repo, "production and staging");
+    (w, ada, repo)
+}
+
+/// mallory, who can push but holds no key, swaps production's public key for
+/// their own and pushes; returns mallory's recipient.
+fn swap_production_key(w: &World) -> (Person, String) {
+    let (mallory, mallory_key) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    let real = public_key(&clone, "production");
+    let policy = read(&clone, ".cachet.toml").replace(&real, &mallory_key);
+    write(&clone, ".cachet.toml", &policy);
+    w.push(&mallory, &clone, "tidy the policy");
+    (mallory, mallory_key)
+}
+
+/// mallory's identity opens nothing of `rel` in `root`.
+fn mallory_opens_nothing(w: &World, mallory: &Person, root: &Path, rel: &str) {
+    let o = w.run(mallory, root, &["open", rel]);
+    assert_eq!(o.code, 1, "mallory opened {rel}: {}", o.stdout);
+    assert_eq!(o.stdout, "");
+}
+
+/// Attack 1: pins belong to the repository, not to a checkout's path. A sealer
+/// who holds only the public key pinned production in one clone; after the swap,
+/// a fresh clone and a worktree of the old one refuse it alike.
+#[test]
+fn a_swapped_key_is_refused_in_every_clone_and_worktree_of_a_pinned_repository() {
+    let (w, _ada, repo) = team();
+    let real = public_key(&repo, "production");
+    let sam = w.person("sam");
+    let first = w.clone(&sam, "sam-1");
+    write(&first, "config/prod/a.toml", "api_token = \"tok-a\"\n");
+    let o = w.ok(&sam, &first, &["seal", "config/prod/a.toml"]);
+    assert!(o.stderr.contains("pinned its key"), "{}", o.stderr);
+    let (mallory, mallory_key) = swap_production_key(&w);
+
+    let fresh = w.clone(&sam, "sam-2");
+    w.pull(&sam, &first);
+    let worktree = w.dir.path().join("sam-worktree");
+    w.git_in(
+        &first,
+        Some(&sam),
+        &["worktree", "add", "-q", worktree.to_str().unwrap(), "HEAD"],
+    );
+    for root in [&fresh, &first, &worktree] {
+        assert_eq!(public_key(root, "production"), mallory_key);
+        write(root, "config/prod/b.toml", "api_token = \"tok-b\"\n");
+        let o = w.run(&sam, root, &["seal", "config/prod/b.toml"]);
+        assert_eq!(o.code, 1, "{}: {}", root.display(), o.stderr);
+        assert_eq!(
+            o.stderr,
+            format!(
+                "cachet: environment production: its public key in .cachet.toml changed (key id {}; this machine pinned key id {}); a key swapped in by someone else would let them read what you seal: check the history of .cachet.toml, run `cachet check`, and only then pass --accept-new-key\n",
+                key_id_of(&mallory_key),
+                key_id_of(&real)
+            )
+        );
+        assert_eq!(read(root, "config/prod/b.toml"), "api_token = \"tok-b\"\n");
+    }
+    mallory_opens_nothing(&w, &mallory, &fresh, "config/prod/app.toml");
+}
+
+/// Attack 1, with a new history root: mallory merges an unrelated history
+/// (which gives the repository a second root commit) along with the swap; the
+/// repository is still the one pinned, not a new one trusted on first use.
+#[test]
+fn a_merged_unrelated_history_does_not_make_the_repository_new() {
+    let (w, _ada, _repo) = team();
+    let sam = w.person("sam");
+    let first = w.clone(&sam, "sam-1");
+    write(&first, "config/prod/a.toml", "api_token = \"tok-a\"\n");
+    w.ok(&sam, &first, &["seal", "config/prod/a.toml"]);
+    let (mallory, mallory_key) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    w.git_in(
+        &clone,
+        Some(&mallory),
+        &["checkout", "-q", "--orphan", "other"],
+    );
+    w.git_in(&clone, Some(&mallory), &["rm", "-rq", "--cached", "."]);
+    w.git_in(
+        &clone,
+        Some(&mallory),
+        &["commit", "-q", "--allow-empty", "-m", "unrelated"],
+    );
+    w.git_in(&clone, Some(&mallory), &["checkout", "-q", "-f", "main"]);
+    w.git_in(
+        &clone,
+        Some(&mallory),
+        &[
+            "merge",
+            "-q",
+            "--allow-unrelated-histories",
+            "-m",
+            "merge",
+            "other",
+        ],
+    );
+    let real = public_key(&clone, "production");
+    let policy = read(&clone, ".cachet.toml").replace(&real, &mallory_key);
+    write(&clone, ".cachet.toml", &policy);
+    w.push(&mallory, &clone, "tidy the policy");
+
+    let fresh = w.clone(&sam, "sam-2");
+    let roots = w.git_in(&fresh, Some(&sam), &["rev-list", "--max-parents=0", "HEAD"]);
+    assert_eq!(roots.lines().count(), 2, "{roots}");
+    write(&fresh, "config/prod/b.toml", "api_token = \"tok-b\"\n");
+    let o = w.run(&sam, &fresh, &["seal", "config/prod/b.toml"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "its public key in .cachet.toml changed (key id {}; this machine pinned key id {})",
+            key_id_of(&mallory_key),
+            key_id_of(&real)
+        )),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        read(&fresh, "config/prod/b.toml"),
+        "api_token = \"tok-b\"\n"
+    );
+}
+
+/// Attack 1, for a machine that never saw the repository (a CI job): the key
+/// comes from CACHET_TRUST, outside the repository, and --require-pin turns
+/// first use into a refusal.
+#[test]
+fn a_sealer_without_pins_takes_its_anchor_from_outside_the_repository() {
+    let (w, _ada, repo) = team();
+    let real = public_key(&repo, "production");
+    let (_mallory, mallory_key) = swap_production_key(&w);
+    let ci = w.person("ci");
+    let clone = w.clone(&ci, "ci");
+    write(&clone, "config/prod/b.toml", "api_token = \"tok-b\"\n");
+    let anchor = format!("production={}", key_id_of(&real));
+    let o = w.run_env(
+        &ci,
+        &clone,
+        &["seal", "config/prod/b.toml"],
+        &[("CACHET_TRUST", &anchor)],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "cachet: environment production: its public key in .cachet.toml (key id {}) is not the key CACHET_TRUST names (key id {}); nothing was sealed: find out who changed .cachet.toml before changing CACHET_TRUST\n",
+            key_id_of(&mallory_key),
+            key_id_of(&real)
+        )
+    );
+    // Without an anchor, --require-pin refuses the key nothing vouches for.
+    let o = w.run(
+        &ci,
+        &clone,
+        &["seal", "--require-pin", "config/prod/b.toml"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "environment production: its key (key id {}) is not pinned on this machine, and first use is refused",
+            key_id_of(&mallory_key)
+        )),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        read(&clone, "config/prod/b.toml"),
+        "api_token = \"tok-b\"\n"
+    );
+    // With the real key anchored, staging (not anchored) is refused under
+    // CACHET_REQUIRE_PIN too, and production's own key seals.
+    let clean = w.clone(&ci, "ci-before");
+    w.git_in(&clean, Some(&ci), &["checkout", "-q", "HEAD~1"]);
+    write(&clean, "config/prod/b.toml", "api_token = \"tok-b\"\n");
+    let o = w.run_env(
+        &ci,
+        &clean,
+        &["seal", "config/prod/b.toml"],
+        &[("CACHET_TRUST", &anchor), ("CACHET_REQUIRE_PIN", "1")],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(token_key(&clean, "config/prod/b.toml"), key_id_of(&real));
+    write(&clean, "config/staging/b.toml", "api_token = \"tok-b\"\n");
+    let o = w.run_env(
+        &ci,
+        &clean,
+        &["seal", "config/staging/b.toml"],
+        &[("CACHET_TRUST", &anchor), ("CACHET_REQUIRE_PIN", "1")],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+}
+
+/// Attack 2: a member on a new machine (no pins) verifies the policy against
+/// the keyring they can open, and no flag makes them seal to the swapped key.
+#[test]
+fn a_member_on_a_new_machine_verifies_the_key_against_the_keyring() {
+    let (w, ada, repo) = team();
+    let real = public_key(&repo, "production");
+    let (mallory, mallory_key) = swap_production_key(&w);
+    let laptop = w.new_machine(&ada, "ada-laptop");
+    let clone = w.clone(&laptop, "ada-laptop");
+    write(&clone, "config/prod/b.toml", "api_token = \"tok-b\"\n");
+    for args in [
+        &["seal", "config/prod/b.toml"][..],
+        &["seal", "--accept-new-key", "config/prod/b.toml"],
+    ] {
+        let o = w.run(&laptop, &clone, args);
+        assert_eq!(o.code, 1, "{}", o.stderr);
+        assert_eq!(
+            o.stderr,
+            format!(
+                "cachet: environment production: the public key in .cachet.toml (key id {}) is not the key of its keyring (key id {}), which you can open; nothing was sealed: find out who changed them (git log -- .cachet.toml .cachet/keys/production.age), and see `cachet check`\n",
+                key_id_of(&mallory_key),
+                key_id_of(&real)
+            )
+        );
+    }
+    let o = w.run(
+        &laptop,
+        &clone,
+        &["set", "config/prod/app.toml", "db.token"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        read(&clone, "config/prod/b.toml"),
+        "api_token = \"tok-b\"\n"
+    );
+    // check names the repair, and the repair itself adopts the keyring's key
+    // only where this machine pinned it or the member says so.
+    let o = w.run(&laptop, &clone, &["check"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout
+            .contains("only if this machine pinned it or you pass --accept-new-key"),
+        "{}",
+        o.stdout
+    );
+    let o = w.run(
+        &laptop,
+        &clone,
+        &["members", "sync", "production", "--from-keyring"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "cachet: environment production: the keyring's key (key id {}) is not pinned on this machine, and adopting it would trust whoever wrote the keyring;",
+            key_id_of(&real)
+        )),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(public_key(&clone, "production"), mallory_key);
+    mallory_opens_nothing(&w, &mallory, &clone, "config/prod/app.toml");
+}
+
+/// Attack 3: `edit` and `seal --like` keep every existing value under its key;
+/// on a swapped key they refuse instead of re-sealing old secrets to it.
+#[test]
+fn edit_and_seal_like_never_move_old_secrets_to_a_swapped_key() {
+    let (w, ada, repo) = team();
+    let (mallory, _) = swap_production_key(&w);
+    let laptop = w.new_machine(&ada, "ada-laptop");
+    let clone = w.clone(&laptop, "ada-laptop");
+    let before = read(&clone, "config/prod/app.toml");
+    let editor = w.dir.path().join("editor.sh");
+    fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/db.internal/db2.internal/' \"$1\"\n",
+    )
+    .unwrap();
+    let mut perms = fs::metadata(&editor).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&editor, perms).unwrap();
+    let o = w.run_env(
+        &laptop,
+        &clone,
+        &["edit", "config/prod/app.toml"],
+        &[("CACHET_EDITOR", editor.to_str().unwrap())],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("is not the key of its keyring"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(read(&clone, "config/prod/app.toml"), before);
+
+    let opened = w
+        .ok(&laptop, &clone, &["open", "config/prod/app.toml"])
+        .stdout;
+    let plain = opened.replace("db.internal", "db2.internal");
+    write(&clone, "config/prod/app.plain.toml", &plain);
+    let o = w.run(
+        &laptop,
+        &clone,
+        &[
+            "seal",
+            "config/prod/app.plain.toml",
+            "--like",
+            "config/prod/app.toml",
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("is not the key of its keyring"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(read(&clone, "config/prod/app.plain.toml"), plain);
+    assert_eq!(read(&clone, "config/prod/app.toml"), before);
+    mallory_opens_nothing(&w, &mallory, &clone, "config/prod/app.toml");
+    // Where the real key is pinned, the policy is repaired from the keyring, and
+    // the edit then keeps every old value under its own key.
+    w.pull(&ada, &repo);
+    w.ok(
+        &ada,
+        &repo,
+        &["members", "sync", "production", "--from-keyring"],
+    );
+    let o = w.run_env(
+        &ada,
+        &repo,
+        &["edit", "config/prod/app.toml"],
+        &[("CACHET_EDITOR", editor.to_str().unwrap())],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(read(&repo, "config/prod/app.toml").contains("db2.internal"));
+    let after = read(&repo, "config/prod/app.toml");
+    assert_eq!(
+        token_key(&repo, "config/prod/app.toml"),
+        token_key(&clone, "config/prod/app.toml")
+    );
+    assert_eq!(
+        after
+            .lines()
+            .filter(|l| l.contains("cachet:v1:"))
+            .collect::<Vec<_>>(),
+        before
+            .lines()
+            .filter(|l| l.contains("cachet:v1:"))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Attack 4: a former member who kept their access plants a keyring whose
+/// current key is theirs, the policy untouched. A member with no pin is told to
+/// rotate; `rotate` makes a fresh key of its own; adopting the planted key
+/// takes --accept-new-key.
+#[test]
+fn a_planted_rotation_is_never_finished_to_the_planters_key() {
+    let (w, ada, repo) = team();
+    let (mal, mal_key) = w.person_with_key("mal");
+    w.ok(
+        &ada,
+        &repo,
+        &["members", "add", "production", &format!("mal={mal_key}")],
+    );
+    w.push(&ada, &repo, "mal joins");
+    let mals = w.clone(&mal, "mal");
+    // mal rotates in their clone and keeps the new key, without pushing.
+    w.ok(&mal, &mals, &["rotate", "production"]);
+    let kept = w
+        .ok(&mal, &mals, &["env", "key", "production", "--force"])
+        .stdout;
+    let planted = fs::read(mals.join(".cachet/keys/production.age")).unwrap();
+    let mals_key = token_key(&mals, "config/prod/app.toml");
+    w.git_in(&mals, Some(&mal), &["reset", "-q", "--hard", "origin/main"]);
+    // ada removes mal; mal, who can still push, plants the keyring.
+    w.ok(&ada, &repo, &["members", "remove", "production", "mal"]);
+    w.push(&ada, &repo, "mal leaves");
+    w.pull(&mal, &mals);
+    fs::write(mals.join(".cachet/keys/production.age"), &planted).unwrap();
+    w.push(&mal, &mals, "refresh keyring");
+
+    // A member on a new machine: seal says to rotate; sync does not adopt.
+    let laptop = w.new_machine(&ada, "ada-laptop");
+    let clone = w.clone(&laptop, "ada-laptop");
+    write(&clone, "config/prod/b.toml", "api_token = \"tok-b\"\n");
+    let o = w.run(&laptop, &clone, &["seal", "config/prod/b.toml"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "its keyring holds a key this machine has not pinned (key id {mals_key}"
+        )) && o.stderr.contains("run `cachet rotate production`"),
+        "{}",
+        o.stderr
+    );
+    let o = w.run(
+        &laptop,
+        &clone,
+        &["members", "sync", "production", "--from-keyring"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "the keyring's key (key id {mals_key}) is not pinned on this machine"
+        )),
+        "{}",
+        o.stderr
+    );
+    // rotate makes a key of its own; mal's kept key opens nothing after it.
+    let o = w.ok(&laptop, &clone, &["rotate", "production"]);
+    assert!(
+        o.stderr.contains("environment production: rotated to key id")
+            && o.stderr.contains(
+                "cachet: .cachet/keys/production.age: was also sealed to \"mal\", not members in .cachet.toml; the new key is sealed without them"
+            ),
+        "{}",
+        o.stderr
+    );
+    let now = token_key(&clone, "config/prod/app.toml");
+    assert_ne!(now, mals_key);
+    assert_eq!(public_key(&clone, "production").len(), mal_key.len());
+    let o = w.run_env(
+        &mal,
+        &clone,
+        &["open", "config/prod/app.toml"],
+        &[("CACHET_IDENTITY", &kept)],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let o = w.ok(&laptop, &clone, &["open", "config/prod/app.toml"]);
+    assert_eq!(o.stdout, PROD);
+    // Nor does mal's own identity open the new keyring.
+    let o = w.run(&mal, &clone, &["env", "key", "production", "--force"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+}
+
+/// Attack 5: a commit moves a glob from production to staging. The machine that
+/// sealed the file for production refuses to seal it for staging until told,
+/// and every write names the environment it sealed for.
+#[test]
+fn a_file_moved_to_another_environment_is_refused_until_accepted() {
+    let (w, ada, repo) = team();
+    write(
+        &repo,
+        "config/prod/db/creds.toml",
+        "password = \"prod-pw-1\"\n",
+    );
+    let o = w.ok(&ada, &repo, &["seal", "config/prod/db/creds.toml"]);
+    assert!(
+        o.stderr.starts_with(
+            "config/prod/db/creds.toml: sealed 1 value for environment production (key id "
+        ),
+        "{}",
+        o.stderr
+    );
+    w.push(&ada, &repo, "db credentials");
+    let (mallory, _) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    let policy = read(&clone, ".cachet.toml")
+        .replace("\"config/prod/**\"", "\"config/prod/*.toml\"")
+        .replace(
+            "\"config/staging/**\"",
+            "\"config/staging/**\", \"config/prod/db/**\"",
+        );
+    write(&clone, ".cachet.toml", &policy);
+    w.push(&mallory, &clone, "narrow production");
+    w.pull(&ada, &repo);
+    write(
+        &repo,
+        "config/prod/db/creds.toml",
+        "password = \"prod-pw-new\"\n",
+    );
+    let o = w.run(&ada, &repo, &["seal", "config/prod/db/creds.toml"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        "cachet: config/prod/db/creds.toml: this machine sealed it for environment production, and .cachet.toml now puts it in environment staging, whose members would open what you seal; check the history of .cachet.toml, then pass --accept-new-env\n"
+    );
+    assert_eq!(
+        read(&repo, "config/prod/db/creds.toml"),
+        "password = \"prod-pw-new\"\n"
+    );
+    let o = w.run(&ada, &repo, &["set", "config/prod/db/creds.toml", "token"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // Told, it seals for staging and says so.
+    let o = w.ok(
+        &ada,
+        &repo,
+        &["seal", "--accept-new-env", "config/prod/db/creds.toml"],
+    );
+    assert!(
+        o.stderr.starts_with(
+            "config/prod/db/creds.toml: sealed 1 value for environment staging (key id "
+        ),
+        "{}",
+        o.stderr
+    );
+    w.ok(&ada, &repo, &["seal", "config/prod/db/creds.toml"]);
+}
+
+/// Attack 6: a policy in a parent directory written by another user is not
+/// used, unless that directory is named in CACHET_SAFE_DIRECTORIES; and `init`
+/// does not nest a policy inside another's tree.
+#[test]
+fn a_policy_owned_by_another_user_is_refused_and_init_does_not_nest() {
+    if !running_as_root() {
+        // Only root can make a file another user owns; CI runs as root.
+        assert!(std::env::var_os("CI").is_none(), "CI must run this as root");
+        eprintln!("skipped: giving a file to another user needs root");
+        return;
+    }
+    let (w, ada, _repo) = team();
+    let (mallory, _) = w.person_with_key("mallory");
+    let shared = w.dir.path().join("shared");
+    fs::create_dir_all(shared.join("app/config")).unwrap();
+    w.ok(&mallory, &shared, &["init", "--self-name", "mallory"]);
+    w.ok(
+        &mallory,
+        &shared,
+        &["env", "add", "production", "--files", "app/config/**"],
+    );
+    for team_file in [
+        ".cachet.toml",
+        ".cachet",
+        ".cachet/keys",
+        ".cachet/keys/production.age",
+    ] {
+        chown(&shared.join(team_file), 65534);
+    }
+    write(&shared, "app/config/app.toml", "api_token = \"tok-1\"\n");
+    let app = shared.join("app");
+    let o = w.run(&ada, &app, &["seal", "config/app.toml"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "cachet: {}: is owned by another user (uid 65534), and whoever can write it chooses the keys your secrets are sealed to; if you trust that user, add {} to CACHET_SAFE_DIRECTORIES\n",
+            shared.join(".cachet.toml").display(),
+            shared.display()
+        )
+    );
+    assert_eq!(read(&app, "config/app.toml"), "api_token = \"tok-1\"\n");
+    // Named as safe, it is used.
+    let o = w.run_env(
+        &ada,
+        &app,
+        &["seal", "config/app.toml"],
+        &[("CACHET_SAFE_DIRECTORIES", shared.to_str().unwrap())],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // init inside another policy's tree is refused.
+    fs::create_dir_all(shared.join("sub")).unwrap();
+    let o = w.run_env(
+        &ada,
+        &shared.join("sub"),
+        &["init"],
+        &[("CACHET_SAFE_DIRECTORIES", shared.to_str().unwrap())],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("is inside the tree of"), "{}", o.stderr);
+    assert!(!shared.join("sub/.cachet.toml").exists());
+}
+
+/// Attack 7: symbolic links committed to the repository are never followed: a
+/// lock file's name, the `.cachet/` directory, a covered file, with or without
+/// --env and -r.
+#[test]
+fn committed_symbolic_links_are_never_followed() {
+    let (w, ada, _repo) = team();
+    let (mallory, mallory_key) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    let outside = w.dir.path().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("victim.toml"), "api_token = \"tok-outside\"\n").unwrap();
+    let link = |target: &Path, at: &str| {
+        let p = clone.join(at);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+    };
+    link(&outside.join("lock"), "config/prod/.app.toml.cachet-lock");
+    link(&outside.join("victim.toml"), "config/prod/linked.toml");
+    w.git_in(
+        &clone,
+        Some(&mallory),
+        &["add", "-f", "config/prod/.app.toml.cachet-lock"],
+    );
+    w.push(&mallory, &clone, "links");
+    let repo = w.clone(&ada, "ada-2");
+    assert!(
+        fs::symlink_metadata(repo.join("config/prod/linked.toml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // The lock file's link.
+    let o = w.run(&ada, &repo, &["set", "config/prod/app.toml", "db.token"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("symbolic link"), "{}", o.stderr);
+    assert!(!outside.join("lock").exists());
+    // The covered file that is a link, however it is named.
+    for args in [
+        &["seal", "config/prod/linked.toml"][..],
+        &["seal", "config/prod/linked.toml", "--env", "production"],
+        &["seal", "config/prod/linked.toml", "-r", &mallory_key],
+    ] {
+        let o = w.run(&ada, &repo, args);
+        assert_eq!(o.code, 1, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains("symbolic link"), "{}", o.stderr);
+        assert_eq!(
+            fs::read_to_string(outside.join("victim.toml")).unwrap(),
+            "api_token = \"tok-outside\"\n"
+        );
+    }
+    // A .cachet/ that is a link receives no keyring.
+    let clone2 = w.clone(&mallory, "mallory-2");
+    fs::rename(clone2.join(".cachet"), outside.join("cachet-dir")).unwrap();
+    std::os::unix::fs::symlink(outside.join("cachet-dir"), clone2.join(".cachet")).unwrap();
+    w.push(&mallory, &clone2, "move keyrings");
+    w.pull(&ada, &repo);
+    let before = fs::read(outside.join("cachet-dir/keys/production.age")).unwrap();
+    let o = w.run(&ada, &repo, &["rotate", "production"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("symbolic link"), "{}", o.stderr);
+    assert_eq!(
+        fs::read(outside.join("cachet-dir/keys/production.age")).unwrap(),
+        before
+    );
+}
+
+/// Attack 8: git runs with the programs a repository's own configuration names
+/// turned off. A copied (not cloned) directory carries `.git/config`; its
+/// core.fsmonitor runs for a plain `git status`, never for cachet.
+#[test]
+fn git_configured_programs_of_a_copied_repository_never_run() {
+    let (w, ada, repo) = team();
+    let copy = w.dir.path().join("copied");
+    let ok = Command::new("cp")
+        .args(["-a", repo.to_str().unwrap(), copy.to_str().unwrap()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let marker = w.dir.path().join("ran");
+    let program = w.dir.path().join("fsmonitor.sh");
+    fs::write(
+        &program,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .unwrap();
+    let mut perms = fs::metadata(&program).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&program, perms).unwrap();
+    let program = program.to_str().unwrap();
+    for (key, value) in [
+        ("core.fsmonitor", program),
+        ("diff.external", program),
+        ("core.pager", program),
+        ("filter.x.clean", program),
+        ("filter.x.process", program),
+    ] {
+        w.git_in(&copy, Some(&ada), &["config", key, value]);
+    }
+    write(&copy, ".gitattributes", "* filter=x\n");
+    // The attack is real: git itself runs it.
+    let _ = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&copy)
+        .env("HOME", &ada.home)
+        .output()
+        .unwrap();
+    assert!(
+        marker.exists(),
+        "the configured program did not run for git"
+    );
+    fs::remove_file(&marker).unwrap();
+    let o = w.run(&ada, &copy, &["check"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    w.ok(&ada, &copy, &["rotate", "production"]);
+    w.ok(&ada, &copy, &["audit"]);
+    assert!(
+        !marker.exists(),
+        "cachet ran a program the repository names"
+    );
+}
+
+fn running_as_root() -> bool {
+    let o = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim() == "0"
+}
+
+fn chown(path: &Path, uid: u32) {
+    let ok = Command::new("chown")
+        .arg(uid.to_string())
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "chown {}", path.display());
+}
