@@ -1069,3 +1069,88 @@ pub fn toml_scan(data: &[u8]) {
         panic!("the TOML scanners disagree: {difference}\ninput: {text:?}");
     }
 }
+
+/// The places a value can take in YAML, `@` where the token goes, with its path
+/// and document: block and flow, mapping values and sequence items, a later
+/// document.
+const YAML_PLACES: &[(&str, &str, u32)] = &[
+    ("a: @\nb: 1\n", "a", 0),
+    ("m:\n  k: @\n  j: 2\n", "m.k", 0),
+    ("s:\n  - @\n  - 2\n", "s[0]", 0),
+    ("f: {k: @, j: 1}\n", "f.k", 0),
+    ("q: [1, @]\n", "q[1]", 0),
+    ("---\nx: 1\n---\ny: @\n", "y", 1),
+];
+
+/// The shape of a YAML stream as libyaml reads it (serde_yaml, as PyYAML's
+/// loader): every node's path and whether it is a mapping, a sequence or a
+/// scalar; `None` when it does not load.
+fn libyaml_shape(text: &str) -> Option<Vec<String>> {
+    use serde::Deserialize;
+    fn walk(v: &serde_yaml::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                out.push(format!("{at} map"));
+                for (k, v) in m {
+                    let key = match k {
+                        serde_yaml::Value::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    walk(v, format!("{at}.{key:?}"), out);
+                }
+            }
+            serde_yaml::Value::Sequence(s) => {
+                out.push(format!("{at} seq"));
+                for (i, v) in s.iter().enumerate() {
+                    walk(v, format!("{at}[{i}]"), out);
+                }
+            }
+            serde_yaml::Value::Tagged(t) => walk(&t.value, at, out),
+            _ => out.push(format!("{at} scalar")),
+        }
+    }
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let v = serde_yaml::Value::deserialize(doc).ok()?;
+        walk(&v, format!("doc{i}"), &mut out);
+    }
+    Some(out)
+}
+
+/// Whatever text a public-key holder seals into a YAML value, at any place: if
+/// cachet opens the file, libyaml (a YAML 1.1 loader) reads the opened file with
+/// the same shape as with a plain `x` there (format.md 8.6, "One reading for
+/// every loader"): the text stayed one scalar for both readers.
+pub fn yaml_loaders(data: &[u8]) {
+    let Ok(raw) = std::str::from_utf8(data) else {
+        return;
+    };
+    for &(template, path, document) in YAML_PLACES {
+        let path: ValuePath = path.parse().expect("a valid path");
+        let mut sealer = Sealer::with_rng(
+            &KEY.public_key(),
+            CounterRng(0),
+            SealedAt::from_unix(SEALED_AT).expect("representable time"),
+        )
+        .expect("the fixed key is a valid recipient");
+        let place = cachet::Place {
+            format: Format::Yaml,
+            document,
+            path: &path,
+        };
+        let Some(token) = sealer.seal(raw.as_bytes(), &place) else {
+            return;
+        };
+        let text = template.replace('@', &token.to_string());
+        let Ok(opened) = cachet::open_document(Format::Yaml, &text, &IDS) else {
+            continue;
+        };
+        let want = libyaml_shape(&template.replace('@', "x")).expect("the template loads");
+        assert_eq!(
+            libyaml_shape(&opened).as_ref(),
+            Some(&want),
+            "cachet opened a text that libyaml reads otherwise\nraw: {raw:?}\nopened: {:?}",
+            opened.as_str()
+        );
+    }
+}

@@ -506,6 +506,7 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                 finish_value(&mut stack, &mut path);
             }
             Event::Scalar(value, style, anchor, tag) => {
+                let in_flow = stack.last().is_some_and(|f| f.flow(&out.maps));
                 let is_key = begin_value(&mut stack, &mut path);
                 let empty = style == ScalarStyle::Plain && value.is_empty();
                 let found = if empty {
@@ -513,6 +514,24 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                 } else {
                     Some(scalar_span(text, style, start, end, last_end).ok_or_else(lost)?)
                 };
+                // YAML forbids both, and libyaml (PyYAML, serde_yaml) refuses the
+                // file, while saphyr reads them: a file must not be one thing to
+                // cachet and another to a common loader (format.md 8.6).
+                let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                if let Some((s, _)) = &found
+                    && ((block && in_flow)
+                        || (style == ScalarStyle::Plain && text[s.clone()].starts_with(['|', '>'])))
+                {
+                    return Err(error_at(
+                        text,
+                        s.start,
+                        if block {
+                            "a block scalar (| or >) inside a flow collection [ ] or { }"
+                        } else {
+                            "a plain scalar that begins with | or >"
+                        },
+                    ));
+                }
                 if is_key {
                     let Some(Frame::Map {
                         map,
@@ -793,9 +812,14 @@ pub(crate) fn scalar_value(raw: &str) -> Result<super::Scalar, &'static str> {
 /// comment, document, node property, alias or white space can come before or after
 /// the value, and no line after the first may be a document marker (`---`, `...`).
 /// Every scalar text [`scan`] finds at any depth passes (deeper lines
-/// are only more indented); a block scalar may also end with one line break.
+/// are only more indented). A block scalar's span ends before its last line
+/// break, so a text that ends with one is refused: in place, it could never pass
+/// the re-parse check.
 /// Whether the text fits where the token was is then the re-parse check's part.
 fn single_scalar(raw: &str) -> bool {
+    if !portable(raw) {
+        return false;
+    }
     // A line that is a document marker (`---`, `...`) would end the document
     // wherever the value is, even where a flow sequence would read it as text.
     let marker = raw.split(['\n', '\r']).skip(1).any(|l| {
@@ -808,12 +832,6 @@ fn single_scalar(raw: &str) -> bool {
     if raw.is_empty() || marker {
         return false;
     }
-    let block = raw.starts_with(['|', '>']);
-    let trailing = if raw.ends_with("\r\n") {
-        2
-    } else {
-        usize::from(raw.ends_with('\n'))
-    };
     let fits = |prefix: &str, suffix: &str, want: &[Segment]| {
         let text = Zeroizing::new(format!("{prefix}{raw}{suffix}\n"));
         let mut nodes = Vec::new();
@@ -829,13 +847,24 @@ fn single_scalar(raw: &str) -> bool {
         scan.documents == 1
             && containers == usize::from(!want.is_empty())
             && node.path.segments() == want
-            && (node.span == (at..at + raw.len())
-                || (block && trailing > 0 && node.span == (at..at + raw.len() - trailing)))
+            && node.span == (at..at + raw.len())
     };
     fits("x: ", "", &[Segment::Key("x".into())])
         || fits("", "", &[])
         || fits("\t", "", &[])
         || fits("[", "]", &[Segment::Index(0)])
+}
+
+/// Whether every character of `raw` means the same to a YAML 1.2 reader (saphyr)
+/// and a YAML 1.1 one (libyaml, as PyYAML and serde_yaml use): none that YAML 1.1
+/// reads as a line break (U+0085, U+2028, U+2029) and 1.2 as text, and none that
+/// either forbids in a stream (control characters but tab, LF and CR; U+FEFF, a
+/// byte order mark; U+FFFE, U+FFFF). A value that needs one is written with an
+/// escape in a double-quoted scalar (`"\N"`, `"\L"`, `"\P"`, `"\x07"`).
+fn portable(raw: &str) -> bool {
+    raw.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'..)
+    })
 }
 
 /// Whether `raw` is exactly one plain YAML scalar that resolves to `ty`.
@@ -1227,6 +1256,24 @@ mod tests {
         }
     }
 
+    /// What libyaml refuses and saphyr reads, refused by the scanner.
+    #[test]
+    fn block_indicators_in_flow_are_refused() {
+        for bad in [
+            "a: {b: |\n  x}\n",
+            "a: [>\n  x]\n",
+            "a: [|x]\n",
+            "[|x]\n",
+            "a: {b: >x}\n",
+        ] {
+            let e = scan(bad).unwrap_err().to_string();
+            assert!(e.contains("| or >"), "{bad:?}: {e}");
+        }
+        for ok in ["a: |\n  x\n", "a: [\"|x\", '>y', x|y]\n", "a: x >y\n"] {
+            scan(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+    }
+
     #[test]
     fn single_scalars() {
         for ok in [
@@ -1241,8 +1288,6 @@ mod tests {
             "true",
             "~",
             "|\n  a\n  b",
-            "|\n  a\n  b\n",
-            "|-\n  a\r\n",
             ">+\n  a",
             "| # c\n  a",
             "|",
@@ -1255,6 +1300,17 @@ mod tests {
             " x",
             "x ",
             "x\n",
+            // A block scalar's span ends before its last line break.
+            "|\n  a\n  b\n",
+            "|-\n  a\r\n",
+            // One scalar to YAML 1.2, several lines to YAML 1.1.
+            "x\u{85}admin: true",
+            "x\u{2028}admin: true",
+            "'x\u{2029}y'",
+            "\"x\u{85}\"",
+            "x\u{7}",
+            "x\u{feff}",
+            "x\u{7f}",
             "x # c",
             "x\nadmin: true",
             "x\n  admin: true",

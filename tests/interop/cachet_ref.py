@@ -584,6 +584,35 @@ class Opener:
         return raw
 
 
+def yaml_per_value_check(raw: bytes) -> None:
+    """Partial 9.2 step 7 for YAML, using PyYAML, a YAML 1.1 loader (libyaml
+    when present); cachet's own check uses a YAML 1.2 parser, so the two agree
+    only where the text means the same to both (8.6).
+
+    Checks that `x: raw LF` loads as one document holding exactly one key `x`
+    with a scalar. PyYAML reports no spans, so trailing white space or a
+    comment would pass this partial check."""
+    import yaml
+
+    text = raw.decode("utf-8")
+    # 8.6, "One reading for every loader": YAML 1.1 line breaks (a quoted one
+    # changes only the value, which a YAML 1.1 loader alone cannot see) and
+    # characters outside YAML's printable set.
+    for ch in text:
+        o = ord(ch)
+        if not (ch in "\t\n\r" or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF
+                or 0xE000 <= o <= 0xFFFD or o >= 0x10000) \
+                or o in (0x2028, 0x2029, 0xFEFF):
+            raise CachetError("refused", "a character YAML loaders read differently")
+    try:
+        docs = list(yaml.safe_load_all("x: " + text + "\n"))
+    except yaml.YAMLError:
+        raise CachetError("refused", "not one value") from None
+    if (len(docs) != 1 or not isinstance(docs[0], dict) or list(docs[0]) != ["x"]
+            or isinstance(docs[0]["x"], (dict, list))):
+        raise CachetError("refused", "not one value")
+
+
 def toml_per_value_check(raw: bytes) -> None:
     """Partial 9.2 step 7 for TOML, using tomllib (which reports no spans).
 
@@ -599,3 +628,7 @@ def toml_per_value_check(raw: bytes) -> None:
         raise CachetError("refused", "not one value") from None
     if list(doc) != ["x"] or isinstance(doc["x"], (dict, list)):
         raise CachetError("refused", "not one value")
+
+
+# 9.2 step 7 by format, where this implementation has one.
+PER_VALUE_CHECKS = {"toml": toml_per_value_check, "yaml": yaml_per_value_check}

@@ -9,6 +9,8 @@ Groups:
   keys               identity -> recipient -> key id of testdata/vectors/v1.toml
   valid              each [[valid]] vector: written path, AAD, open, re-seal
   invalid            each [[invalid]] vector fails with exactly its error class
+                     (steps 1-6 of 9.2, then the per-value check of 9.2 step 7
+                     for TOML with tomllib and YAML with PyYAML)
   invalid_recipient  each [[invalid_recipient]] is refused as a recipient
   example            testdata/example/app.sealed.toml opens to app.toml
 
@@ -237,9 +239,15 @@ def group_invalid(r: Results, vec: dict, identities: list[bytes]) -> None:
             r.check(False, f"{v['name']!r}: unknown error class {cls!r}")
             continue
         path = c.parse_path(v["path"])
+        def open_and_check(v=v, path=path):
+            raw = opener.open(v["token"], v["format"], v["document"], path)
+            check = c.PER_VALUE_CHECKS.get(v["format"])
+            if check is not None:
+                check(raw)
+            return raw
+
         r.run(f"{v['name']!r}: {cls}",
-              lambda v=v, cls=cls, path=path: expect_error(
-                  lambda: opener.open(v["token"], v["format"], v["document"], path), cls))
+              lambda cls=cls, f=open_and_check: expect_error(f, cls))
 
 
 def group_invalid_recipient(r: Results, vec: dict) -> None:

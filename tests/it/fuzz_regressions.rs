@@ -94,6 +94,24 @@ fn yaml_open_inputs() {
 }
 
 #[test]
+fn yaml_loaders_inputs() {
+    replay("yaml_loaders", checks::yaml_loaders);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// The differential check of `yaml_loaders` on texts built from YAML's
+    /// indicators, line breaks of YAML 1.1 and 1.2, quotes and control characters.
+    #[test]
+    fn yaml_texts_read_one_way_by_cachet_and_libyaml(
+        raw in "([a-z ]|[:#&*!|>'\"{}\\[\\],?-]|\n|\r|\t|\u{85}|\u{2028}|\u{2029}|\u{7}|\u{feff}){0,12}"
+    ) {
+        checks::yaml_loaders(raw.as_bytes());
+    }
+}
+
+#[test]
 fn policy_inputs() {
     replay("policy", checks::policy);
 }

@@ -1,10 +1,11 @@
 //! The known-answer vectors and the bundled example checked by a second, independent
-//! implementation of the formats, in Python with the `cryptography` package:
+//! implementation of the formats, in Python with the `cryptography` package (and
+//! PyYAML, a YAML 1.1 loader, for the per-value check of YAML vectors):
 //! `tests/interop/cachet_ref.py` and `check_vectors.py`, written from
 //! `spec/format.md` alone, and `tests/interop/check_protected_identity.py`, written
 //! from `spec/identity.md` alone.
 //!
-//! Where Python or its `cryptography` package is missing the test says so and passes
+//! Where Python or those packages are missing the test says so and passes
 //! on a developer's machine; under CI (`CI` set) it fails instead, so the check
 //! always runs there (`.ci/run` installs the package).
 
@@ -19,13 +20,13 @@ fn run_checker(script: &str, modules: &str) {
         &root.join("tests/interop").join(script),
         &[],
         modules,
-        "the `cryptography` package (python3 -m pip install cryptography)",
+        "the `cryptography` and `pyyaml` packages (python3 -m pip install cryptography pyyaml)",
     );
 }
 
 #[test]
 fn an_independent_implementation_agrees_with_the_vectors() {
-    run_checker("check_vectors.py", "cryptography, tomllib");
+    run_checker("check_vectors.py", "cryptography, tomllib, yaml");
 }
 
 #[test]

@@ -790,6 +790,104 @@ fn forged_tokens_that_would_inject_structure_are_refused() {
     eprintln!("{count} forged injections refused");
 }
 
+/// YAML literals that a YAML 1.1 loader (libyaml, as in PyYAML) and a 1.2 one
+/// read differently, forged with the public key alone and put in every place a
+/// value can take: block and flow, mapping values and sequence items, a later
+/// document. Characters YAML 1.1 reads as line breaks (U+0085, U+2028, U+2029),
+/// plain or quoted, and control characters are refused everywhere; a block
+/// scalar is refused where YAML forbids it (inside `[ ]` or `{ }`) and opens
+/// where it is allowed.
+#[test]
+fn yaml_literals_that_loaders_read_differently_are_refused_everywhere() {
+    let sb = Sandbox::new();
+    let case = CASES.iter().find(|c| c.format == Format::Yaml).unwrap();
+    let recipient: cachet::PublicKey = sb.a.parse().unwrap();
+    // (text with `@` where the token goes, its path, its document, and whether a
+    // block scalar indented by two is allowed there: not in flow, nor where its
+    // lines would not be indented more than the node's parent)
+    let places: &[(&str, &str, u32, bool)] = &[
+        ("a: @\nb: 1\n", "a", 0, true),
+        ("m:\n  k: @\n  j: 2\n", "m.k", 0, false),
+        ("s:\n  - @\n  - 2\n", "s[0]", 0, false),
+        ("? z\n: @\n", "z", 0, true),
+        ("f: {k: @, j: 1}\n", "f.k", 0, false),
+        ("q: [1, @]\n", "q[1]", 0, false),
+        ("n: [{k: @}]\n", "n[0].k", 0, false),
+        ("---\nx: 1\n---\ny: @\n", "y", 1, true),
+    ];
+    let everywhere = [
+        "x\u{85}admin:\u{85} true",
+        "x\u{2028}admin: true",
+        "x\u{2029}admin: true",
+        "'x\u{85}admin: true'",
+        "\"x\u{2028}y\"",
+        "x\u{7}y",
+        "x\u{feff}y",
+        "|x",
+    ];
+    let block_only = ["|\n  x", ">-\n  x y"];
+    let ids = sb.ids(false);
+    let mut refusals = 0;
+    for &(template, path, document, block_fits) in places {
+        let pw: ValuePath = path.parse().unwrap();
+        let forge = |raw: &str| {
+            let mut sealer = Sealer::new(&recipient).unwrap();
+            let place = Place {
+                format: Format::Yaml,
+                document,
+                path: &pw,
+            };
+            let token = sealer.seal(raw.as_bytes(), &place).unwrap();
+            template.replace('@', &token.to_string())
+        };
+        // The same place opens an honest value.
+        let honest = forge("x");
+        let opened = cachet::open_document(Format::Yaml, &honest, &ids).unwrap();
+        assert_eq!(opened.as_str(), template.replace('@', "x"), "{template:?}");
+        for raw in everywhere
+            .iter()
+            .chain(if block_fits { &[][..] } else { &block_only[..] })
+        {
+            let text = forge(raw);
+            if document == 0 {
+                let expect = Expect {
+                    code: 1,
+                    path: Some(path),
+                    want: "refused to open",
+                };
+                refusals += refused(&sb, case, &text, &["a.key"], &expect);
+            } else {
+                // `get` names a later document with --document; `open` alone here.
+                fs::write(sb.path("d.yaml"), &text).unwrap();
+                let o = sb.run(&["open", "d.yaml", "-i", "a.key"], b"");
+                assert_eq!(o.code, 1, "{raw:?}: {}", o.stderr);
+                assert_eq!(o.stdout, "");
+                assert!(
+                    o.stderr
+                        .starts_with(&format!("cachet: d.yaml: {path}: refused to open"))
+                        && o.stderr.lines().count() == 1,
+                    "{raw:?}: {}",
+                    o.stderr
+                );
+                refusals += 1;
+            }
+            let e = cachet::open_document(Format::Yaml, &text, &ids).unwrap_err();
+            assert!(
+                matches!(&e, Error::Open { path, reason: OpenError::Refused(_) } if *path == pw),
+                "{template:?} {raw:?}: {e:?}"
+            );
+        }
+        if block_fits {
+            for raw in block_only {
+                let opened = cachet::open_document(Format::Yaml, &forge(raw), &ids)
+                    .unwrap_or_else(|e| panic!("{template:?} {raw:?}: {e}"));
+                assert_eq!(opened.as_str(), template.replace('@', raw));
+            }
+        }
+    }
+    eprintln!("{refusals} refusals of loader-dependent YAML");
+}
+
 /// Values that hold each format's structural characters, stored with `set`
 /// (only the public key) and read back with `get` exactly; the same values
 /// written as literals by hand, sealed with `seal` and opened byte for byte.

@@ -522,16 +522,49 @@ fn write_vectors() {
             "malformed",
         ),
     ];
+    // Well-sealed YAML texts that the per-value check refuses (8.6): a YAML 1.1
+    // loader reads the first three as several lines, and no loader takes a
+    // control character.
+    let yaml_path: ValuePath = "password".parse().unwrap();
+    let refused_yaml: Vec<(&str, &str)> = vec![
+        (
+            "yaml: U+0085 (a YAML 1.1 line break) in a plain scalar",
+            "x\u{85}admin: true",
+        ),
+        (
+            "yaml: U+2028 (a YAML 1.1 line break) in a plain scalar",
+            "x\u{2028}admin: true",
+        ),
+        (
+            "yaml: U+2029 (a YAML 1.1 line break) in a quoted scalar",
+            "'x\u{2029}admin: true'",
+        ),
+        ("yaml: a control character", "x\u{7}y"),
+    ];
     let mut bad = toml_edit::ArrayOfTables::new();
-    for (name, path, token, error) in invalid {
+    let mut push = |name: &str, format: &str, path: &str, token: String, error: &str| {
         let mut t = Table::new();
         t["name"] = value(name);
-        t["format"] = value("toml");
+        t["format"] = value(format);
         t["document"] = value(0);
         t["path"] = value(path);
         t["token"] = value(token);
         t["error"] = value(error);
         bad.push(t);
+    };
+    for (name, path, token, error) in invalid {
+        push(name, "toml", path, token, error);
+    }
+    for (i, (name, raw)) in refused_yaml.into_iter().enumerate() {
+        let (token, _) = reference_token(
+            &recipient,
+            &eph_for(20 + i),
+            &nonce_for(20 + i),
+            "20261129T120000Z",
+            ("yaml", 0, &yaml_path),
+            &reference_pad(raw.as_bytes()),
+        );
+        push(name, "yaml", "password", token, "refused");
     }
     doc["invalid"] = Item::ArrayOfTables(bad);
 
@@ -688,7 +721,7 @@ fn every_invalid_vector_fails_with_its_documented_error() {
     let doc = load();
     let (_, ids) = identities(&doc);
     let invalid = doc["invalid"].as_array_of_tables().unwrap();
-    assert!(invalid.len() >= 14);
+    assert!(invalid.len() >= 18);
     for v in invalid.iter() {
         let path: ValuePath = s(v, "path").parse().unwrap();
         let place = Place {
@@ -697,7 +730,20 @@ fn every_invalid_vector_fails_with_its_documented_error() {
             path: &path,
         };
         let got = Token::parse(s(v, "token"))
-            .and_then(|t| cachet::Opener::new(&ids).open(&t, &place).map(|_| ()));
+            .and_then(|t| cachet::Opener::new(&ids).open(&t, &place).map(|_| ()))
+            .and_then(|()| {
+                // 9.2 step 7 is the document's: a YAML token is opened as the
+                // value of its (one-key) path.
+                if place.format != Format::Yaml {
+                    return Ok(());
+                }
+                let text = format!("{}: {}\n", s(v, "path"), s(v, "token"));
+                match cachet::open_document(Format::Yaml, &text, &ids) {
+                    Ok(_) => Ok(()),
+                    Err(cachet::Error::Open { reason, .. }) => Err(reason),
+                    Err(e) => panic!("{}: {e}", s(v, "name")),
+                }
+            });
         let kind = match got {
             Ok(()) => "opened",
             Err(OpenError::Malformed(_)) => "malformed",
@@ -707,6 +753,7 @@ fn every_invalid_vector_fails_with_its_documented_error() {
             Err(OpenError::Authentication) => "authentication",
             Err(OpenError::WeakKey) => "weak-key",
             Err(OpenError::BadPlaintext) => "bad-padding",
+            Err(OpenError::Refused(_)) => "refused",
             Err(other) => panic!("unexpected {other:?}"),
         };
         assert_eq!(kind, s(v, "error"), "{}", s(v, "name"));
