@@ -257,6 +257,27 @@ pub fn run_python_check(script: &Path, args: &[&std::ffi::OsStr], imports: &str,
     assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
 }
 
+/// Runs git in `cwd` with `home` as its home (and no system configuration) and
+/// the extra variables `env`; it must succeed. Returns its standard output.
+#[allow(dead_code)] // not every test binary runs git
+pub fn git(cwd: &Path, home: &Path, env: &[(&str, String)], args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// The key id of an `age1…` recipient, as cachet prints it.
 pub fn key_id_of(recipient: &str) -> String {
     recipient

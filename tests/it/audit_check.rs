@@ -7,7 +7,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use crate::common;
 use common::{Out, RepoDir, run_cachet};
@@ -52,19 +51,7 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let o = Command::new("git")
-            .args(args)
-            .current_dir(self.root())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", self.home("git"))
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        common::git(&self.root(), &self.home("git"), &[], args)
     }
 
     fn commit(&self, message: &str) {

@@ -83,23 +83,14 @@ impl World {
     fn git_in(&self, cwd: &Path, who: Option<&Person>, args: &[&str]) -> String {
         let name = who.map_or("setup", |p| p.name);
         let home = who.map_or_else(|| self.dir.path().to_path_buf(), |p| p.home.clone());
-        let o = Command::new("git")
-            .args(args)
-            .current_dir(cwd)
-            .env("HOME", &home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", name)
-            .env("GIT_AUTHOR_EMAIL", format!("{name}@example.com"))
-            .env("GIT_COMMITTER_NAME", name)
-            .env("GIT_COMMITTER_EMAIL", format!("{name}@example.com"))
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
+        let email = format!("{name}@example.com");
+        let who = [
+            ("GIT_AUTHOR_NAME", name.to_string()),
+            ("GIT_AUTHOR_EMAIL", email.clone()),
+            ("GIT_COMMITTER_NAME", name.to_string()),
+            ("GIT_COMMITTER_EMAIL", email),
+        ];
+        common::git(cwd, &home, &who, args)
     }
 
     /// Commits everything in `clone` and pushes it.
