@@ -246,16 +246,21 @@ impl Scratch {
         remove_abandoned(&base);
         // The process id in the name lets a later edit tell an abandoned
         // directory (its process was killed) from one in use.
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
-            .tempdir_in(&base)
-            .map_err(fail)?;
+        let prefix = format!("{SCRATCH_PREFIX}{}-", std::process::id());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        // Made 0700, not changed to it after: a kill between the two would leave
+        // a directory others can list.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let dir = builder.tempdir_in(&base).map_err(fail)?;
         let file = dir.path().join(name);
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            // Whatever the umask took away, the owner keeps exactly rwx.
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).map_err(fail)?;
             options.mode(0o600);
         }

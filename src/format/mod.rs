@@ -85,17 +85,19 @@ impl Format {
     /// `.jsonc`, `.env`), or `.env` / `.env.NAME` for dotenv files.
     pub fn from_path(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_str()?;
-        if name == ".env" || name.starts_with(".env.") {
-            return Some(Format::Env);
-        }
-        let ext = path.extension()?.to_str()?;
-        if ext.eq_ignore_ascii_case("yml") {
-            return Some(Format::Yaml);
-        }
-        Format::all()
-            .iter()
-            .copied()
-            .find(|f| ext.eq_ignore_ascii_case(f.name()))
+        // A format's own extension wins over the `.env.` prefix: `.env.json` is
+        // JSON, `.env.production` is dotenv (format.md 6).
+        let by_extension = path.extension().and_then(|e| e.to_str()).and_then(|ext| {
+            if ext.eq_ignore_ascii_case("yml") {
+                return Some(Format::Yaml);
+            }
+            Format::all()
+                .iter()
+                .copied()
+                .find(|f| ext.eq_ignore_ascii_case(f.name()))
+        });
+        by_extension
+            .or_else(|| (name == ".env" || name.starts_with(".env.")).then_some(Format::Env))
     }
 
     /// Every node of the document: in the order [`NodeSink`] describes, but for
@@ -362,6 +364,27 @@ mod tests {
 
     /// A long key above many values: without the budget the paths would take
     /// memory quadratic in the file's size.
+    #[test]
+    fn formats_come_from_file_names() {
+        for (name, want) in [
+            ("app.toml", Some(Format::Toml)),
+            ("a.YML", Some(Format::Yaml)),
+            ("a.yaml", Some(Format::Yaml)),
+            ("a.json", Some(Format::Json)),
+            ("a.jsonc", Some(Format::Jsonc)),
+            (".env", Some(Format::Env)),
+            ("prod.env", Some(Format::Env)),
+            (".env.production", Some(Format::Env)),
+            (".env.local", Some(Format::Env)),
+            (".env.json", Some(Format::Json)),
+            (".env.toml", Some(Format::Toml)),
+            ("notes.txt", None),
+            ("Makefile", None),
+        ] {
+            assert_eq!(Format::from_path(Path::new(name)), want, "{name}");
+        }
+    }
+
     #[test]
     fn paths_cannot_take_more_than_the_budget() {
         let key = "k".repeat(200_000);

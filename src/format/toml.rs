@@ -194,7 +194,7 @@ fn single_scalar(raw: &str) -> Option<Option<ScalarType>> {
     let text = Zeroizing::new(format!("x = {raw}\n"));
     let doc = Document::parse(text.as_str()).ok()?;
     let v = doc.as_table().get("x").and_then(Item::as_value)?;
-    if doc.as_table().len() != 1 || v.span() != Some(4..4 + raw.len()) {
+    if doc.as_table().len() != 1 || v.span() != Some(4..4 + raw.len()) || !toml_1_0(raw, v) {
         return None;
     }
     match v {
@@ -204,6 +204,29 @@ fn single_scalar(raw: &str) -> Option<Option<ScalarType>> {
         Value::Boolean(_) => Some(Some(ScalarType::Bool)),
         Value::Datetime(_) => Some(None),
         Value::Array(_) | Value::InlineTable(_) => None,
+    }
+}
+
+/// Whether the scalar `raw` (read as `v`) is TOML 1.0, as well as 1.1 which the
+/// parser reads: Python's tomllib and other 1.0 readers refuse the escapes `\e`
+/// and `\xHH` and a time without seconds, so a sealed text using them would
+/// open to a file they cannot read (format.md 8.3).
+fn toml_1_0(raw: &str, v: &Value) -> bool {
+    match v {
+        Value::String(_) if raw.starts_with('"') => {
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' && matches!(chars.next(), Some('e' | 'x')) {
+                    return false;
+                }
+            }
+            true
+        }
+        // `HH:MM` must go on with `:SS`: the character three after the first colon.
+        Value::Datetime(_) => raw
+            .find(':')
+            .is_none_or(|colon| raw.as_bytes().get(colon + 3) == Some(&b':')),
+        _ => true,
     }
 }
 
@@ -503,6 +526,11 @@ mod tests {
             "true",
             "1979-05-27",
             "\"\"\"\na\"\"\"",
+            "\"\\\\e \\\\x41\"",
+            "'\\e'",
+            "07:32:00",
+            "1979-05-27T07:32:00+01:00",
+            "\"a\\u0041\\t\"",
         ] {
             assert!(is_single_scalar(ok), "{ok}");
         }
@@ -516,6 +544,13 @@ mod tests {
             "\"x\"\ny = 1",
             "x",
             "1\n",
+            // TOML 1.1 only: Python's tomllib cannot read them.
+            "\"\\e\"",
+            "\"a\\x41\"",
+            "\"\"\"\n\\x41\"\"\"",
+            "07:32",
+            "1979-05-27T07:32Z",
+            "1979-05-27 07:32+01:00",
         ] {
             assert!(!is_single_scalar(bad), "{bad:?}");
         }

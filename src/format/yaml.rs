@@ -397,6 +397,56 @@ fn resolve(s: &str) -> Resolved {
     }
 }
 
+/// What a loader makes of a plain key that is not a string, as a text no decoded
+/// key can be (it starts with NUL): `~` and `null` are one key to a loader, as are
+/// `true` and `yes` (YAML 1.1), `1`, `0x1` and `1.0`, though cachet names each by
+/// its own text. `None` for a string, and for `.nan` (never equal to itself).
+fn key_identity(s: &str) -> Option<String> {
+    let id = match resolve(s) {
+        Resolved::Null => "null".to_string(),
+        Resolved::Bool => format!("bool:{}", s.eq_ignore_ascii_case("true")),
+        Resolved::Int | Resolved::Float => {
+            let (negative, unsigned) = match s.strip_prefix('-') {
+                Some(u) => (true, u),
+                None => (false, s.strip_prefix('+').unwrap_or(s)),
+            };
+            let int = if let Some(h) = s.strip_prefix("0x") {
+                i128::from_str_radix(h, 16).ok()
+            } else if let Some(o) = s.strip_prefix("0o") {
+                i128::from_str_radix(o, 8).ok()
+            } else {
+                unsigned
+                    .parse::<i128>()
+                    .ok()
+                    .map(|i| if negative { -i } else { i })
+            };
+            match int {
+                Some(i) => format!("num:{i}"),
+                None => {
+                    let f: f64 = match unsigned.to_ascii_lowercase().as_str() {
+                        ".inf" => f64::INFINITY,
+                        ".nan" => return None,
+                        other => other.parse().ok()?,
+                    };
+                    let f = if negative { -f } else { f };
+                    // 1.0 and 1 are one key to a loader whose numbers compare equal.
+                    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e30 {
+                        format!("num:{}", f as i128)
+                    } else {
+                        format!("num:{f:?}")
+                    }
+                }
+            }
+        }
+        Resolved::Str => match s {
+            "yes" | "Yes" | "YES" | "on" | "On" | "ON" => "bool:true".to_string(),
+            "no" | "No" | "NO" | "off" | "Off" | "OFF" => "bool:false".to_string(),
+            _ => return None,
+        },
+    };
+    Some(format!("\0{id}"))
+}
+
 /// The offset just past the `:` that follows a key ending at `key_end` on its line.
 fn colon_after(text: &str, key_end: usize) -> Option<usize> {
     let b = text.as_bytes();
@@ -518,19 +568,21 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                 // file, while saphyr reads them: a file must not be one thing to
                 // cachet and another to a common loader (format.md 8.6).
                 let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
-                if let Some((s, _)) = &found
-                    && ((block && in_flow)
-                        || (style == ScalarStyle::Plain && text[s.clone()].starts_with(['|', '>'])))
-                {
-                    return Err(error_at(
-                        text,
-                        s.start,
-                        if block {
-                            "a block scalar (| or >) inside a flow collection [ ] or { }"
-                        } else {
-                            "a plain scalar that begins with | or >"
-                        },
-                    ));
+                if let Some((s, _)) = &found {
+                    let plain = style == ScalarStyle::Plain;
+                    let why = if block && in_flow {
+                        Some("a block scalar (| or >) inside a flow collection [ ] or { }")
+                    } else if plain && text[s.clone()].starts_with(['|', '>']) {
+                        Some("a plain scalar that begins with | or >")
+                    } else if plain && in_flow && text[s.clone()].starts_with([':', '?']) {
+                        // YAML 1.2 reads `{a: :x}`; libyaml stops at the `:`.
+                        Some("a plain scalar inside [ ] or { } that begins with : or ?")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        return Err(error_at(text, s.start, why));
+                    }
                 }
                 if is_key {
                     let Some(Frame::Map {
@@ -543,11 +595,18 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                         return Err(lost());
                     };
                     let key = value.into_owned();
+                    let at = found.as_ref().map_or(start, |f| f.0.start);
                     if !keys.insert(key.clone()) {
+                        return Err(error_at(text, at, "duplicate key in a mapping"));
+                    }
+                    if style == ScalarStyle::Plain
+                        && let Some(id) = key_identity(&key)
+                        && !keys.insert(id)
+                    {
                         return Err(error_at(
                             text,
-                            found.as_ref().map_or(start, |f| f.0.start),
-                            "duplicate key in a mapping",
+                            at,
+                            "two keys of a mapping that YAML loaders read as the same null, boolean or number",
                         ));
                     }
                     let info = &mut out.maps[*map];
@@ -1256,6 +1315,36 @@ mod tests {
         }
     }
 
+    /// Keys a loader reads as one value are duplicates, however they are written.
+    #[test]
+    fn keys_that_loaders_read_as_one_are_duplicates() {
+        for bad in [
+            "~: a\nnull: b\n",
+            "? \n: a\nNull: b\n",
+            "true: a\nTrue: b\n",
+            "yes: a\ntrue: b\n",
+            "off: a\nfalse: b\n",
+            "1: a\n0x1: b\n",
+            "8: a\n0o10: b\n",
+            "1: a\n1.0: b\n",
+            "-1: a\n-1e0: b\n",
+            ".inf: a\n.Inf: b\n",
+            "{1: a, +1: b}\n",
+        ] {
+            let e = scan(bad).unwrap_err().to_string();
+            assert!(e.contains("read as the same"), "{bad:?}: {e}");
+        }
+        for ok in [
+            "'~': a\nnull: b\n",
+            "\"true\": a\nyes: b\n",
+            "1: a\n2: b\n",
+            ".nan: a\n.NaN: b\n",
+            "y: a\nn: b\n",
+        ] {
+            scan(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+    }
+
     /// What libyaml refuses and saphyr reads, refused by the scanner.
     #[test]
     fn block_indicators_in_flow_are_refused() {
@@ -1268,6 +1357,10 @@ mod tests {
         ] {
             let e = scan(bad).unwrap_err().to_string();
             assert!(e.contains("| or >"), "{bad:?}: {e}");
+        }
+        for bad in ["a: {b: :x}\n", "a: [?x]\n"] {
+            let e = scan(bad).unwrap_err().to_string();
+            assert!(e.contains("begins with : or ?"), "{bad:?}: {e}");
         }
         for ok in ["a: |\n  x\n", "a: [\"|x\", '>y', x|y]\n", "a: x >y\n"] {
             scan(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));

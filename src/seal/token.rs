@@ -24,9 +24,12 @@ pub const NONCE_LEN: usize = 24;
 pub const TAG_LEN: usize = 16;
 /// Padded plaintexts are a multiple of this many bytes.
 pub const PAD_BLOCK: usize = 32;
-/// Largest payload accepted when parsing (guards the base64 decoder against
-/// absurd inputs; the sealing limit is far below it).
-const MAX_PAYLOAD_CHARS: usize = 32 << 20;
+/// Largest payload accepted when parsing: the payload of a value of the 16 MiB
+/// limit (format.md 4.3, 5.4), `72 + 16 MiB + 32` bytes as base64url. A longer one
+/// is refused before it is decoded.
+const MAX_PAYLOAD_CHARS: usize = 22_369_760;
+/// A string holding this anywhere is a token candidate (format.md 4.4).
+const CANDIDATE_MARK: &str = "cachet:v";
 
 /// When a value was sealed: whole seconds since the Unix epoch, UTC, written
 /// `YYYYMMDDThhmmssZ` in tokens.
@@ -187,30 +190,59 @@ pub struct Token {
 }
 
 impl Token {
-    /// Whether a decoded string value is meant to be a token: it starts with
-    /// `cachet:`, or it is a token whose 7-character prefix was damaged (everything
-    /// after the prefix has a token's shape). Such a value is always treated as
-    /// sealed: it opens, or it is an error; a damaged token never passes as plain text.
+    /// Whether a decoded string value is meant to be a token (format.md 4.4): it
+    /// starts with `cachet:`, holds `cachet:v` anywhere, or is a token whose prefix
+    /// was damaged (what follows its first 7 characters, or its last four `:`, has
+    /// a token's shape). Such a value is always treated as sealed: it opens, or it
+    /// is an error; a damaged token never passes as plain text.
     pub fn looks_sealed(s: &str) -> bool {
-        s.starts_with(PREFIX) || Self::damaged_prefix(s)
+        s.starts_with(PREFIX)
+            || s.contains(CANDIDATE_MARK)
+            || Self::damaged_prefix(s)
+            || Self::damaged_head(s)
     }
 
+    /// The 7 characters of the prefix replaced by any others.
     fn damaged_prefix(s: &str) -> bool {
         // Characters, not bytes: a damaged prefix may hold a multi-byte character.
         let Some((cut, _)) = s.char_indices().nth(PREFIX.len()) else {
             return false;
         };
-        let rest = &s[cut..];
-        let mut parts = rest.split(':');
-        let (Some(v), Some(kid), Some(at), Some(payload), None) = (
+        let mut parts = s[cut..].split(':');
+        match (
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
-        ) else {
-            return false;
-        };
+        ) {
+            (Some(v), Some(kid), Some(at), Some(payload), None) => {
+                Self::shaped(v, kid, at, payload)
+            }
+            _ => false,
+        }
+    }
+
+    /// Anything at all before the version field: a prefix with characters added,
+    /// removed or changed (` cachet:v1:…`, `cachet :v1:…`).
+    fn damaged_head(s: &str) -> bool {
+        let mut parts = s.rsplitn(5, ':');
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            (Some(payload), Some(at), Some(kid), Some(v), Some(_)) => {
+                Self::shaped(v, kid, at, payload)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the four fields after the prefix have a token's shape.
+    fn shaped(v: &str, kid: &str, at: &str, payload: &str) -> bool {
         let b64 = |t: &str| {
             t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -364,6 +396,55 @@ impl std::fmt::Display for Conflict {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Every damage to a token's prefix still makes a candidate (format.md 4.4),
+    /// and so does `cachet:v` anywhere; ordinary text does not.
+    #[test]
+    fn damaged_tokens_are_candidates() {
+        let rest = format!("v1:QODhG9SeyrpMO5PS:20261129T120000Z:{}", "A".repeat(139));
+        for s in [
+            format!("cachet:{rest}"),
+            format!("Cachet:{rest}"),
+            format!("cachet-{rest}"),
+            format!(" cachet:{rest}"),
+            format!("xcachet:{rest}"),
+            format!("cachet :{rest}"),
+            format!("cache:{rest}"),
+            format!(":{rest}"),
+            "see cachet:v1 for the format".to_string(),
+            "https://x/cachet:v2".to_string(),
+        ] {
+            assert!(Token::looks_sealed(&s), "{s}");
+            assert!(
+                Token::parse(&s).is_err() || s.starts_with("cachet:v1:"),
+                "{s}"
+            );
+        }
+        for s in [
+            "hunter2",
+            "cachet",
+            "a:b:c:d:e",
+            "v1:QODhG9SeyrpMO5PS:20261129T120000Z:AAAA",
+            "Cachet:V1 notes",
+        ] {
+            assert!(!Token::looks_sealed(s), "{s}");
+        }
+    }
+
+    /// A payload longer than a 16 MiB value's is refused before it is decoded.
+    #[test]
+    fn a_payload_past_the_value_limit_is_refused() {
+        let head = "cachet:v1:QODhG9SeyrpMO5PS:20261129T120000Z:";
+        let long = format!("{head}{}", "A".repeat(MAX_PAYLOAD_CHARS + 1));
+        assert_eq!(
+            Token::parse(&long).unwrap_err(),
+            OpenError::Malformed("payload is too long")
+        );
+        assert_eq!(
+            MAX_PAYLOAD_CHARS,
+            (72 + crate::seal::value::MAX_VALUE_LEN + PAD_BLOCK).div_ceil(3) * 4
+        );
+    }
 
     #[test]
     fn sealed_at_known_dates() {

@@ -106,6 +106,10 @@ fn unpad(mut plain: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, OpenError>
     }
     let len = u32::from_be_bytes([plain[0], plain[1], plain[2], plain[3]]) as usize;
     let end = 4usize.checked_add(len).ok_or(OpenError::BadPlaintext)?;
+    // A sealer never writes more (format.md 5.4), whatever the payload could hold.
+    if len > MAX_VALUE_LEN {
+        return Err(OpenError::BadPlaintext);
+    }
     if end > plain.len()
         || plain.len() != end.div_ceil(PAD_BLOCK) * PAD_BLOCK
         || plain[end..].iter().any(|&b| b != 0)

@@ -428,6 +428,8 @@ def unpad(p: bytes) -> bytes:
     if len(p) % 32 or len(p) < 4:
         raise CachetError("bad-padding", "length")
     n = struct.unpack(">I", p[:4])[0]
+    if n > MAX_RAW:
+        raise CachetError("bad-padding", "declared length above the 16 MiB limit")
     if 4 + n > len(p):
         raise CachetError("bad-padding", "declared length too long")
     if len(p) != 32 * -(-(4 + n) // 32):
@@ -442,7 +444,7 @@ def unpad(p: bytes) -> bytes:
 # ---------------------------------------------------------------------------
 
 PREFIX = "cachet:"
-MAX_PAYLOAD_CHARS = 2**25  # optional opener limit (4.3)
+MAX_PAYLOAD_CHARS = 22_369_760  # the payload of a 16 MiB value (4.3)
 MAX_RAW = 16 * 1024 * 1024  # 5.4
 
 _VERSION_OTHER_RE = re.compile(r"v[0-9]{1,5}", re.ASCII)
@@ -450,20 +452,23 @@ _SEALED_AT_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})
 _B64CHARS_RE = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 
-def is_token_candidate(s: str) -> bool:
-    """Section 4.4."""
-    if s.startswith(PREFIX):
-        return True
-    if len(s) <= 7:
-        return False
-    parts = s[7:].split(":")
-    if len(parts) != 4:
-        return False
-    v, k, t, p = parts
+def _token_shaped(v: str, k: str, t: str, p: str) -> bool:
     return (re.fullmatch(r"v[0-9]+", v, re.ASCII) is not None
             and len(k) == 16 and _B64CHARS_RE.fullmatch(k) is not None
             and len(t.encode("utf-8")) == 16
             and _B64CHARS_RE.fullmatch(p) is not None)
+
+
+def is_token_candidate(s: str) -> bool:
+    """Section 4.4."""
+    if s.startswith(PREFIX) or "cachet:v" in s:
+        return True
+    if len(s) > 7:
+        parts = s[7:].split(":")
+        if len(parts) == 4 and _token_shaped(*parts):
+            return True
+    parts = s.split(":")
+    return len(parts) >= 5 and _token_shaped(*parts[-4:])
 
 
 def valid_sealed_at(t: str) -> bool:

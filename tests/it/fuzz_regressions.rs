@@ -105,7 +105,7 @@ proptest::proptest! {
     /// indicators, line breaks of YAML 1.1 and 1.2, quotes and control characters.
     #[test]
     fn yaml_texts_read_one_way_by_cachet_and_libyaml(
-        raw in "([a-z ]|[:#&*!|>'\"{}\\[\\],?-]|\n|\r|\t|\u{85}|\u{2028}|\u{2029}|\u{7}|\u{feff}){0,12}"
+        raw in "([a-z0-9 .=~%@`]|[:#&*!|>'\"{}\\[\\],?-]|\n|\r|\t|\u{85}|\u{2028}|\u{2029}|\u{7}|\u{feff}){0,16}"
     ) {
         checks::yaml_loaders(raw.as_bytes());
     }

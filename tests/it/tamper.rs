@@ -679,6 +679,9 @@ fn injections(format: Format) -> Vec<String> {
             "\"EVILMARK",
             "EVILMARK = 1",
             "\"x\"\r\nEVILMARK = 1",
+            // TOML 1.1 only: Python's tomllib cannot read the opened file.
+            "\"\\e[EVILMARK]\"",
+            "\"\\x41EVILMARK\"",
         ],
         Format::Yaml => &[
             "x\nEVILMARK: 1",
@@ -788,6 +791,40 @@ fn forged_tokens_that_would_inject_structure_are_refused() {
         }
     }
     eprintln!("{count} forged injections refused");
+}
+
+/// A token whose prefix was damaged in any way, or text that holds `cachet:v`,
+/// is never passed through as plain text: opening fails, naming the path.
+#[test]
+fn damaged_prefixes_fail_closed() {
+    let sb = Sandbox::new();
+    for case in CASES {
+        let sealed = sb.sealed(case, &sb.a);
+        let token = token_of(case.format, &sealed, case.pw);
+        let rest = &token["cachet:".len()..];
+        for damaged in [
+            format!(" {token}"),
+            format!("x{token}"),
+            format!("cachet :{rest}"),
+            format!("cache:{rest}"),
+            format!("Cachet:{rest}"),
+            format!("see {}", &token[..12]),
+        ] {
+            // Quoted in every format, so the white space stays part of the value.
+            let span = span_of(case.format, &sealed, case.pw);
+            let text = format!(
+                "{}\"{damaged}\"{}",
+                &sealed[..span.start],
+                &sealed[span.end..]
+            );
+            let expect = Expect {
+                code: 1,
+                path: Some(case.pw),
+                want: "malformed sealed value",
+            };
+            refused(&sb, case, &text, &["a.key"], &expect);
+        }
+    }
 }
 
 /// YAML literals that a YAML 1.1 loader (libyaml, as in PyYAML) and a 1.2 one
