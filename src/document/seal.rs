@@ -89,6 +89,14 @@ impl<R: RngCore + CryptoRng> Pass for Sealing<'_, '_, R> {
         if !self.selection.wants(&node.path, node.string()) {
             return self.rewriter.node(&node, None);
         }
+        let raw = &self.text[node.span.clone()];
+        // What an opener would refuse to put back is not sealed at all.
+        if !self.format.is_single_scalar(raw) {
+            return Err(Error::InvalidValue {
+                path: node.path,
+                reason: "its text as written reads differently to common loaders of the format (spec/format.md section 8), so it would not open; write it quoted, with escapes",
+            });
+        }
         let place = Place {
             format: self.format,
             document: node.document,
@@ -96,7 +104,7 @@ impl<R: RngCore + CryptoRng> Pass for Sealing<'_, '_, R> {
         };
         let token = self
             .sealer
-            .seal(self.text[node.span.clone()].as_bytes(), &place)
+            .seal(raw.as_bytes(), &place)
             .ok_or_else(|| Error::TooLarge(node.path.clone()))?;
         let literal = self.format.sealed_literal(&token.to_string());
         self.rewriter.node(&node, Some(&literal))?;

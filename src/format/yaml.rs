@@ -577,6 +577,11 @@ fn scan_full(text: &str, sink: &mut impl NodeSink, keep_maps: bool) -> Result<Sc
                     } else if plain && in_flow && text[s.clone()].starts_with([':', '?']) {
                         // YAML 1.2 reads `{a: :x}`; libyaml stops at the `:`.
                         Some("a plain scalar inside [ ] or { } that begins with : or ?")
+                    } else if plain && in_flow && text[s.clone()].contains('?') {
+                        // PyYAML's own scanner (yaml.safe_load) takes it for a key.
+                        Some(
+                            "a plain scalar inside [ ] or { } that holds ?, which PyYAML cannot read; quote it",
+                        )
                     } else {
                         None
                     };
@@ -876,7 +881,10 @@ pub(crate) fn scalar_value(raw: &str) -> Result<super::Scalar, &'static str> {
 /// the re-parse check.
 /// Whether the text fits where the token was is then the re-parse check's part.
 fn single_scalar(raw: &str) -> bool {
-    if !portable(raw) {
+    // PyYAML's own scanner (yaml.safe_load) ends a plain scalar at a tab and then
+    // fails; quoted and block scalars may hold tabs.
+    let plain_tab = !raw.starts_with(['"', '\'', '|', '>']) && raw.contains('\t');
+    if !portable(raw) || plain_tab {
         return false;
     }
     // A line that is a document marker (`---`, `...`) would end the document
@@ -1362,6 +1370,11 @@ mod tests {
             let e = scan(bad).unwrap_err().to_string();
             assert!(e.contains("begins with : or ?"), "{bad:?}: {e}");
         }
+        for bad in ["u: [https://a/x?y=1]\n", "f: {k: ---?, j: 1}\n"] {
+            let e = scan(bad).unwrap_err().to_string();
+            assert!(e.contains("holds ?"), "{bad:?}: {e}");
+        }
+        scan("u: https://a/x?y=1\nv: [\"https://a/x?y=1\"]\n").unwrap();
         for ok in ["a: |\n  x\n", "a: [\"|x\", '>y', x|y]\n", "a: x >y\n"] {
             scan(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }
@@ -1404,6 +1417,8 @@ mod tests {
             "x\u{7}",
             "x\u{feff}",
             "x\u{7f}",
+            // A tab in a plain scalar stops PyYAML's scanner.
+            "x\ty",
             "x # c",
             "x\nadmin: true",
             "x\n  admin: true",

@@ -923,6 +923,24 @@ fn yaml_literals_that_loaders_read_differently_are_refused_everywhere() {
         }
     }
     eprintln!("{refusals} refusals of loader-dependent YAML");
+    // Such a text in a plain file is not sealed either: one line, exit 2, the
+    // file as it was.
+    for (name, text) in [
+        ("tab.yaml", "password: se\tcret\nok: 1\n"),
+        ("nel.yaml", "password: se\u{85}cret\nok: 1\n"),
+        ("esc.toml", "password = \"se\\ecret\"\nok = 1\n"),
+    ] {
+        fs::write(sb.path(name), text).unwrap();
+        let o = sb.run(&["seal", name, "-r", &sb.a], b"");
+        assert_eq!(o.code, 2, "{name}: {}", o.stderr);
+        assert_eq!(
+            o.stderr,
+            format!(
+                "cachet: {name}: password: invalid value: its text as written reads differently to common loaders of the format (spec/format.md section 8), so it would not open; write it quoted, with escapes\n"
+            )
+        );
+        assert_eq!(fs::read_to_string(sb.path(name)).unwrap(), text);
+    }
 }
 
 /// Values that hold each format's structural characters, stored with `set`

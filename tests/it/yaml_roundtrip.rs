@@ -732,9 +732,18 @@ proptest! {
             for v in &values {
                 prop_assert!(text.get(v.span.clone()).is_some());
             }
-            // Whatever scans seals with every value sealed, and opens back exactly.
-            let (sealed, _) = cachet::seal_document(YAML, &text, &all(), &mut sealer())
-                .unwrap_or_else(|e| panic!("seal: {e}\n{text:?}"));
+            // Whatever scans seals with every value sealed, and opens back exactly,
+            // but a value that loaders read differently (format.md 8.6), which is
+            // refused and never sealed.
+            let (sealed, _) = match cachet::seal_document(YAML, &text, &all(), &mut sealer()) {
+                Ok(done) => done,
+                Err(cachet::Error::InvalidValue { reason, .. })
+                    if reason.contains("reads differently to common loaders") =>
+                {
+                    return Ok(());
+                }
+                Err(e) => panic!("seal: {e}\n{text:?}"),
+            };
             let opened = cachet::open_document(YAML, &sealed, &key().1)
                 .unwrap_or_else(|e| panic!("open: {e}\n{sealed:?}"));
             prop_assert_eq!(opened.as_str(), text.as_str());
