@@ -750,3 +750,28 @@ proptest! {
         }
     }
 }
+
+/// `--path P` applies in every document of a stream (format.md 10.2): each
+/// document's value at P is sealed, and P is missing only when no document has it.
+#[test]
+fn a_path_names_its_value_in_every_document() {
+    let text = "a: 1\nb: keep\n---\nb: keep\n---\na: 3\n";
+    let selection = Selection::Paths(vec![path("a")]);
+    let (sealed, report) =
+        cachet::seal_document(Format::Yaml, text, &selection, &mut sealer()).unwrap();
+    assert_eq!(report.sealed, vec![path("a"), path("a")]);
+    let docs: Vec<&str> = sealed.split("---\n").collect();
+    assert!(docs[0].starts_with("a: cachet:v1:") && docs[2].starts_with("a: cachet:v1:"));
+    assert_eq!(docs[1], "b: keep\n");
+    assert_eq!(
+        cachet::open_document(Format::Yaml, &sealed, &key().1)
+            .unwrap()
+            .as_str(),
+        text
+    );
+    let missing = Selection::Paths(vec![path("zz")]);
+    assert!(matches!(
+        cachet::seal_document(Format::Yaml, text, &missing, &mut sealer()),
+        Err(Error::PathNotFound(p)) if p == path("zz")
+    ));
+}
