@@ -31,6 +31,10 @@ pub enum Command {
         /// spec/identity.md). For a personal identity, never for a deploy key.
         #[arg(long)]
         passphrase: bool,
+        /// Print the public key (recipient) of each identity in IDENTITY instead of
+        /// making a key, as `age-keygen -y` does.
+        #[arg(short = 'y', value_name = "IDENTITY", conflicts_with_all = ["output", "passphrase"])]
+        public_of: Option<PathBuf>,
     },
     /// Create .cachet.toml in the current directory (the repository's root).
     Init {
@@ -222,9 +226,13 @@ pub enum Command {
         /// The file to change in place.
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The value's path; a missing key is added.
+        /// The value's path.
         #[arg(value_name = "PATH")]
         path: String,
+        /// Add PATH when the file does not have it (without it a mistyped path is
+        /// an error, not a new key).
+        #[arg(long)]
+        create: bool,
         /// Which document of a multi-document YAML file (0-based).
         #[arg(long, value_name = "N", default_value_t = 0)]
         document: u32,

@@ -108,6 +108,13 @@ fn editor_command() -> Result<Vec<String>, Failure> {
             return Ok(private_vim(words));
         }
     }
+    // vi with no terminal would draw the opened file, plaintext and all, on
+    // whatever stdout is (a CI log).
+    if !(io::stdin().is_terminal() && io::stdout().is_terminal()) {
+        return Err(Failure::usage(
+            "no editor is set (CACHET_EDITOR, VISUAL or EDITOR) and there is no terminal to run vi on; set one of them",
+        ));
+    }
     Ok(vec!["vi".to_string()])
 }
 

@@ -80,6 +80,32 @@ pub fn load(files: &[PathBuf]) -> Result<IdentitySet, Failure> {
     Ok(sources.load(Terminal, &warn_exposed)?)
 }
 
+/// `keygen -y FILE`: the public key of each identity in FILE, one per line
+/// (asking for a passphrase only when the file holds no public key comment).
+pub fn show_public(file: &Path) -> Result<(), Failure> {
+    let sources = IdentitySources {
+        files: vec![file.to_path_buf()],
+        identity: None,
+        identity_file: None,
+        identity_command: None,
+        config_dir: None,
+        home: None,
+    };
+    // Showing the public half is no time to warn about the file's mode.
+    let set = sources.load(Terminal, &|_: &Path, _: u32| {})?;
+    let mut out = String::new();
+    for r in set.recipients() {
+        out.push_str(&format!("{r}\n"));
+    }
+    if out.is_empty() {
+        return Err(Failure::usage(format!(
+            "{}: holds no identity whose public key cachet can tell",
+            file.display()
+        )));
+    }
+    super::write_stdout(out.as_bytes())
+}
+
 /// The recipient given explicitly: `-r`, else `CACHET_RECIPIENT`; `None` when
 /// neither is, so the policy decides.
 pub fn explicit_recipient(arg: Option<&str>) -> Result<Option<PublicKey>, Failure> {

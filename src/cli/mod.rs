@@ -138,7 +138,13 @@ fn note(message: &str) {
 
 fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Keygen { output, passphrase } => keygen(output.as_deref(), passphrase),
+        Command::Keygen {
+            public_of: Some(file),
+            ..
+        } => identity::show_public(&file),
+        Command::Keygen {
+            output, passphrase, ..
+        } => keygen(output.as_deref(), passphrase),
         Command::Init { env, add } => team::init(env.as_deref(), &add),
         Command::Env(EnvCommand::Add { name, add }) => team::env_add(&name, &add),
         Command::Env(EnvCommand::List) => team::env_list(),
@@ -322,6 +328,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Set {
             file,
             path,
+            create,
             document,
             recipient,
             ty,
@@ -331,7 +338,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             input,
         } => set(
             &file,
-            (document, &path),
+            (document, &path, create),
             recipient.recipient.as_deref(),
             ty,
             generate.map(|len| (charset.into(), len)),
@@ -512,6 +519,17 @@ fn keygen(output: Option<&Path>, passphrase: bool) -> Result<(), Failure> {
     }
     match output {
         Some(path) => {
+            // A fresh machine has no ~/.config/cachet yet: made private, as ssh
+            // makes ~/.ssh.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let mut builder = fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder.create(dir).map_err(|e| {
+                    Failure::usage(format!("{}: cannot create: {e}", dir.display()))
+                })?;
+            }
             atomic::write_atomic(path, text.as_bytes(), Mode::Private, true).map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {
                     Failure::usage(format!(
@@ -519,7 +537,12 @@ fn keygen(output: Option<&Path>, passphrase: bool) -> Result<(), Failure> {
                         path.display()
                     ))
                 } else {
-                    Failure::usage(format!("{}: cannot write: {e}", path.display()))
+                    // The kind alone: the error's own text names a temporary file.
+                    Failure::usage(format!(
+                        "{}: cannot write: {}",
+                        path.display(),
+                        io::Error::from(e.kind())
+                    ))
                 }
             })?;
             write_stdout(format!("{public}\n").as_bytes())
@@ -737,7 +760,7 @@ fn read_value(path: &ValuePath) -> Result<Zeroizing<String>, Failure> {
 
 fn set(
     file: &Path,
-    (document, path): (u32, &str),
+    (document, path, create): (u32, &str, bool),
     recipient: Option<&str>,
     ty: TypeArg,
     generate: Option<(Charset, Option<usize>)>,
@@ -762,6 +785,18 @@ fn set(
     };
     // Before the environment is looked up where a link would point.
     refuse_link(file)?;
+    // A mistyped path fails before a value is asked for.
+    if !create {
+        let input = read_input(file, input_type)?;
+        if cachet::document::set_adds_key(input.format, &input.text, document, &path)
+            .map_err(|e| Failure::about(&input.name, &e))?
+        {
+            return Err(Failure::usage(format!(
+                "{}: {path}: no such value in the file; check the path, or pass --create to add it",
+                input.name
+            )));
+        }
+    }
     let target = target(file, identity::explicit_recipient(recipient)?, None, policy)?;
     let ty = match ty {
         TypeArg::String => ScalarType::String,

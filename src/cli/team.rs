@@ -140,6 +140,16 @@ pub fn init(env: Option<&str>, add: &EnvAddArgs) -> Result<(), Failure> {
         },
     )?;
     note(&format!("created {POLICY_FILE}"));
+    // So `git add -A` never commits the empty lock files writes leave behind.
+    match cachet::worktree::gitignore::ignore_own_files(Path::new(".")) {
+        Ok(added) if !added.is_empty() => {
+            note(&format!(".gitignore: added {}", added.join(" ")));
+        }
+        Ok(_) => {}
+        Err(e) => note(&format!(
+            "warning: .gitignore: cannot add cachet's lock files ({e}); add *.cachet-lock yourself"
+        )),
+    }
     match env {
         Some(name) => env_add(name, add),
         None => Ok(()),

@@ -25,7 +25,7 @@ pub mod tree;
 pub use error::Error;
 pub use open::{OpenedTree, get_value, get_value_in, open_document, open_tree};
 pub use reseal::{EditView, Merged, ResealReport, merge, open_for_edit, reseal};
-pub use seal::{SealReport, seal_document, set_value, set_value_in};
+pub use seal::{SealReport, seal_document, set_adds_key, set_value, set_value_in};
 pub use selection::Selection;
 pub use tree::{ExportError, Value};
 

@@ -142,6 +142,33 @@ pub fn set_value<R: RngCore + CryptoRng>(
     set_value_in(format, text, 0, path, value, ty, sealer)
 }
 
+/// Whether [`set_value_in`] at `path` of `document` would add a key the file does
+/// not have, rather than replace a value (or fill a YAML `key:` left empty): a
+/// mistyped path would otherwise add a table and look like success, so the CLI
+/// asks for `--create` first.
+pub fn set_adds_key(
+    format: Format,
+    text: &str,
+    document: u32,
+    path: &ValuePath,
+) -> Result<bool, Error> {
+    let at_path = |d: u32, p: &ValuePath| d == document && p == path;
+    if format
+        .scan(text)?
+        .iter()
+        .any(|n| at_path(n.document, &n.path))
+    {
+        return Ok(false);
+    }
+    if format == Format::Yaml {
+        let (_, holes) = crate::format::yaml::scan_with_holes(text)?;
+        if holes.iter().any(|h| at_path(h.document, &h.path)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// [`set_value`] in document `document` (0-based) of a multi-document file. A
 /// new key can be added to the first document only.
 pub fn set_value_in<R: RngCore + CryptoRng>(

@@ -282,7 +282,11 @@ fn a_file_sealed_to_another_key_is_refused() {
             .contains("the value belongs to another environment")
     );
     assert_eq!(fs::read_to_string(&f).unwrap(), before);
-    let s = sb.run_with(&["set", "app.toml", "new_token", "-r", &other], b"v", &[]);
+    let s = sb.run_with(
+        &["set", "app.toml", "new_token", "--create", "-r", &other],
+        b"v",
+        &[],
+    );
     assert_fails(&s, 1, "app.toml", Some("api_key"));
     assert_eq!(fs::read_to_string(&f).unwrap(), before);
 }
@@ -316,7 +320,7 @@ fn set_reads_stdin_and_needs_only_the_public_key() {
     let sb = Sandbox::new();
     let (r, f) = sealed_example(&sb);
     let set = |args: &[&str], value: &[u8]| {
-        let mut a = vec!["set", "app.toml"];
+        let mut a = vec!["set", "app.toml", "--create"];
         a.extend_from_slice(args);
         a.extend_from_slice(&["-r", &r]);
         sb.run_with(&a, value, &[])
@@ -403,7 +407,7 @@ fn set_generate_seals_a_new_random_secret_without_showing_it() {
         o.stdout
     };
     let generate = |args: &[&str]| {
-        let mut a = vec!["set", "app.toml"];
+        let mut a = vec!["set", "app.toml", "--create"];
         a.extend_from_slice(args);
         a.extend_from_slice(&["-r", &r]);
         // A value on stdin is never read when generating.
@@ -890,7 +894,14 @@ fn concurrent_sets_on_one_file_all_land() {
     let children: Vec<_> = (0..20)
         .map(|i| {
             let mut child = Command::new(BIN)
-                .args(["set", "c.toml", &format!("s.token_{i}"), "-r", &r])
+                .args([
+                    "set",
+                    "c.toml",
+                    &format!("s.token_{i}"),
+                    "--create",
+                    "-r",
+                    &r,
+                ])
                 .current_dir(sb.dir.path())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
@@ -932,7 +943,10 @@ fn a_writer_that_finds_the_lock_held_waits_with_a_message() {
     fs::create_dir_all(sb.path("edit")).unwrap();
     let f = sb.write("c.toml", "[s]\nn = 1\npassword = \"hunter2\"\n");
     let commands: [(&[&str], &str); 3] = [
-        (&["set", "c.toml", "s.token", "-r", &r], "value-1"),
+        (
+            &["set", "c.toml", "s.token", "--create", "-r", &r],
+            "value-1",
+        ),
         (&["seal", "c.toml", "-r", &r], ""),
         (&["edit", "c.toml", "-r", &r, "-i", "key.txt"], ""),
     ];
@@ -1164,7 +1178,16 @@ fn documents_of_a_multi_document_yaml_file_are_told_apart() {
     assert_eq!(get("1").stdout, "new-1");
     assert_eq!(get("0").stdout, "first-0");
     let o = sb.run_with(
-        &["set", "k8s.yaml", "data.other", "--document", "1", "-r", &r],
+        &[
+            "set",
+            "k8s.yaml",
+            "data.other",
+            "--create",
+            "--document",
+            "1",
+            "-r",
+            &r,
+        ],
         b"x",
         &[],
     );
@@ -1245,4 +1268,151 @@ fn an_identity_file_readable_by_others_gets_a_warning() {
         let o = sb.run(&["get", "app.toml", "api_key", "-i", "key.txt"]);
         assert_eq!((o.code, o.stderr.as_str()), (0, ""));
     }
+}
+
+/// On a fresh machine `keygen -o ~/.config/cachet/identity.txt` makes the
+/// missing directories 0700 and the file 0600; `keygen -y` prints its public key.
+#[test]
+fn keygen_makes_a_private_directory_and_shows_the_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let id = home.join(".config/cachet/identity.txt");
+    let o = common::run_cachet(
+        home,
+        home,
+        &["keygen", "-o", id.to_str().unwrap()],
+        b"",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let public = o.stdout.trim().to_string();
+    assert!(public.starts_with("age1"), "{public}");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&home.join(".config")), 0o700);
+    assert_eq!(mode(&home.join(".config/cachet")), 0o700);
+    assert_eq!(mode(&id), 0o600);
+    let o = common::run_cachet(
+        home,
+        home,
+        &["keygen", "-y", id.to_str().unwrap()],
+        b"",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, format!("{public}\n"));
+    // Never over an existing key.
+    let o = common::run_cachet(
+        home,
+        home,
+        &["keygen", "-o", id.to_str().unwrap()],
+        b"",
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert_eq!(
+        o.stderr,
+        format!(
+            "cachet: {}: already exists; keygen never overwrites a key (remove the file first if you mean it)\n",
+            id.display()
+        )
+    );
+}
+
+/// `init` keeps cachet's lock and temporary files out of `git add -A`.
+#[test]
+fn init_adds_its_own_files_to_gitignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join(".gitignore"), "target/").unwrap();
+    let o = common::run_cachet(root, root, &["init"], b"", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        "cachet: created .cachet.toml\ncachet: .gitignore: added *.cachet-lock *.cachet-tmp\n"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join(".gitignore")).unwrap(),
+        "target/\n# cachet's lock and temporary files\n*.cachet-lock\n*.cachet-tmp\n"
+    );
+}
+
+/// A mistyped path is an error, not a new key: `set` adds a key only with
+/// --create, and fills a YAML `key:` left empty without it.
+#[test]
+fn set_adds_a_key_only_with_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
+    let r = o.stdout.trim().to_string();
+    let text = "[database]\npassword = \"old\"\n";
+    fs::write(root.join("app.toml"), text).unwrap();
+    let o = common::run_cachet(
+        root,
+        root,
+        &["set", "app.toml", "databse.password", "-r", &r],
+        b"new",
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert_eq!(
+        o.stderr,
+        "cachet: app.toml: databse.password: no such value in the file; check the path, or pass --create to add it\n"
+    );
+    assert_eq!(fs::read_to_string(root.join("app.toml")).unwrap(), text);
+    let o = common::run_cachet(
+        root,
+        root,
+        &["set", "app.toml", "databse.password", "--create", "-r", &r],
+        b"new",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        fs::read_to_string(root.join("app.toml"))
+            .unwrap()
+            .contains("[databse]")
+    );
+    fs::write(root.join("a.yaml"), "db:\n  password:\n").unwrap();
+    let o = common::run_cachet(
+        root,
+        root,
+        &["set", "a.yaml", "db.password", "-r", &r],
+        b"x",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        fs::read_to_string(root.join("a.yaml"))
+            .unwrap()
+            .starts_with("db:\n  password: cachet:v1:")
+    );
+}
+
+/// Without an editor set and without a terminal, `edit` refuses before it opens
+/// anything, instead of running vi onto stdout (a CI log).
+#[test]
+fn edit_without_an_editor_or_a_terminal_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
+    let r = o.stdout.trim().to_string();
+    fs::write(root.join("app.toml"), "password = \"hunter2\"\n").unwrap();
+    let o = common::run_cachet(root, root, &["seal", "app.toml", "-r", &r], b"", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let sealed = fs::read_to_string(root.join("app.toml")).unwrap();
+    let none = [("CACHET_EDITOR", ""), ("VISUAL", ""), ("EDITOR", "")];
+    let o = common::run_cachet(
+        root,
+        root,
+        &["edit", "app.toml", "-r", &r, "-i", "k.txt"],
+        b"",
+        &none,
+    );
+    assert_eq!(o.code, 2);
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        "cachet: no editor is set (CACHET_EDITOR, VISUAL or EDITOR) and there is no terminal to run vi on; set one of them\n"
+    );
+    assert_eq!(fs::read_to_string(root.join("app.toml")).unwrap(), sealed);
 }

@@ -471,7 +471,12 @@ fn a_swapped_public_key_is_refused_until_accepted_and_found_by_check() {
     }
     assert_eq!(t.read("config/prod/new.toml"), "api_token = \"tok-123\"\n");
     // set is refused the same way, and reads no value first.
-    let o = t.run_with(&ada, &["set", "config/prod/new.toml", "x_token"], b"v", &[]);
+    let o = t.run_with(
+        &ada,
+        &["set", "config/prod/new.toml", "x_token", "--create"],
+        b"v",
+        &[],
+    );
     assert_eq!(o.code, 1);
     assert_eq!(t.read("config/prod/new.toml"), "api_token = \"tok-123\"\n");
 
@@ -1165,7 +1170,7 @@ fn check_reports_orphan_keyrings_and_unusable_identities_and_seal_takes_a_file_o
 
     let o = t.run_with(
         &ada,
-        &["set", "config/prod/none.toml", "x_token"],
+        &["set", "config/prod/none.toml", "x_token", "--create"],
         b"v",
         &[],
     );

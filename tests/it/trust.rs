@@ -178,8 +178,8 @@ fn team() -> (World, Person, PathBuf) {
     );
     write(&repo, "config/prod/app.toml", PROD);
     write(&repo, "config/staging/app.toml", STAGING);
-    // As the README advises: the empty lock files stay out of commits.
-    write(&repo, ".gitignore", "*.cachet-lock\n");
+    // `init` keeps the empty lock files out of commits.
+    assert!(read(&repo, ".gitignore").contains("*.cachet-lock\n"));
     w.ok(
         &ada,
         &repo,
@@ -407,7 +407,7 @@ fn a_member_on_a_new_machine_verifies_the_key_against_the_keyring() {
     let o = w.run(
         &laptop,
         &clone,
-        &["set", "config/prod/app.toml", "db.token"],
+        &["set", "config/prod/app.toml", "db.token", "--create"],
     );
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(
@@ -661,7 +661,11 @@ fn a_file_moved_to_another_environment_is_refused_until_accepted() {
         read(&repo, "config/prod/db/creds.toml"),
         "password = \"prod-pw-new\"\n"
     );
-    let o = w.run(&ada, &repo, &["set", "config/prod/db/creds.toml", "token"]);
+    let o = w.run(
+        &ada,
+        &repo,
+        &["set", "config/prod/db/creds.toml", "token", "--create"],
+    );
     assert_eq!(o.code, 1, "{}", o.stderr);
     // Told, it seals for staging and says so.
     let o = w.ok(
@@ -773,7 +777,11 @@ fn committed_symbolic_links_are_never_followed() {
             .is_symlink()
     );
     // The lock file's link.
-    let o = w.run(&ada, &repo, &["set", "config/prod/app.toml", "db.token"]);
+    let o = w.run(
+        &ada,
+        &repo,
+        &["set", "config/prod/app.toml", "db.token", "--create"],
+    );
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("symbolic link"), "{}", o.stderr);
     assert!(!outside.join("lock").exists());
