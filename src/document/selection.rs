@@ -8,19 +8,32 @@ use crate::path::ValuePath;
 /// of the name, lower-cased).
 const SECRET_ENDINGS: &[&[&str]] = &[
     &["password"],
+    &["passwords"],
     &["passwd"],
     &["pwd"],
+    &["pass"],
     &["passphrase"],
     &["secret"],
+    &["secrets"],
     &["token"],
+    // Not `tokens` alone: `max_tokens` is a language model's limit, not a secret.
+    &["api", "tokens"],
+    &["access", "tokens"],
     &["apikey"],
+    &["apikeys"],
     &["api", "key"],
+    &["api", "keys"],
     &["private", "key"],
+    &["private", "keys"],
+    &["private", "key", "pem"],
     &["access", "key"],
     &["secret", "key"],
+    &["secret", "key", "base"],
     &["signing", "key"],
     &["encryption", "key"],
     &["master", "key"],
+    &["hmac", "key"],
+    &["ssh", "key"],
     &["credential"],
     &["credentials"],
     &["dsn"],
@@ -105,7 +118,24 @@ pub fn name_is_secret(name: &str) -> bool {
 /// reads URLs and PEM blocks with the same functions, in
 /// [`crate::survey::credential`]).
 pub fn content_is_secret(s: &str) -> bool {
-    url_password(s.trim()).is_some_and(|pw| !pw.is_empty()) || pem_private_key_header(s)
+    url_password(s.trim()).is_some_and(|pw| !pw.is_empty())
+        || pem_private_key_header(s)
+        || s.contains("AGE-SECRET-KEY-1")
+        || connection_string_password(s)
+}
+
+/// Whether `s` is a `;`-separated connection string (`Server=db;Password=pw;`)
+/// with a non-empty `Password=` or `Pwd=` part.
+pub fn connection_string_password(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(';').collect();
+    parts.len() >= 2
+        && parts.iter().any(|part| {
+            part.split_once('=').is_some_and(|(name, value)| {
+                let name = name.trim();
+                (name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("pwd"))
+                    && !value.trim().is_empty()
+            })
+        })
 }
 
 /// The password of a URL `scheme://user:password@host…` that makes up all of `s`
@@ -173,6 +203,15 @@ mod tests {
             "master_key",
             "smtpPasswd",
             "db_pwd",
+            "api_tokens",
+            "api_keys",
+            "passwords",
+            "secrets",
+            "secret_key_base",
+            "hmac_key",
+            "ssh_key",
+            "db_pass",
+            "private_key_pem",
         ] {
             assert!(name_is_secret(yes), "{yes} should be secret");
         }
@@ -181,7 +220,8 @@ mod tests {
             "url",
             "password_min_length",
             "keyboard",
-            "api_tokens",
+            "max_tokens",
+            "bypass",
             "public_key",
             "key",
             "secretary",

@@ -22,7 +22,19 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::document::selection::{authority_password, is_scheme, pem_private_key_bodies};
+use crate::document::selection::{
+    authority_password, connection_string_password, is_scheme, pem_private_key_bodies,
+};
+
+/// The password of a `;`-separated connection string.
+fn connection_password(s: &str) -> Option<&str> {
+    s.split(';').find_map(|part| {
+        let (name, value) = part.split_once('=')?;
+        let name = name.trim();
+        (name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("pwd"))
+            .then(|| value.trim())
+    })
+}
 
 /// A kind of credential recognised by its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +68,15 @@ pub enum CredentialKind {
     AnthropicKey,
     /// A signed JSON Web Token (`eyJ….eyJ….…`).
     Jwt,
+    /// An age X25519 secret key (`AGE-SECRET-KEY-1…`): a cachet identity or an
+    /// environment's key.
+    AgeSecretKey,
+    /// A cachet identity protected by a passphrase (`cachet-identity:v1:…`), open
+    /// to guessing offline once published.
+    ProtectedIdentity,
+    /// A `;`-separated connection string with a password
+    /// (`Server=db;Password=…;`).
+    ConnectionStringPassword,
 }
 
 impl CredentialKind {
@@ -77,6 +98,9 @@ impl CredentialKind {
             CredentialKind::OpenaiKey => "openai-key",
             CredentialKind::AnthropicKey => "anthropic-key",
             CredentialKind::Jwt => "jwt",
+            CredentialKind::AgeSecretKey => "age-secret-key",
+            CredentialKind::ProtectedIdentity => "protected-identity",
+            CredentialKind::ConnectionStringPassword => "connection-string-password",
         }
     }
 
@@ -97,6 +121,9 @@ impl CredentialKind {
             CredentialKind::OpenaiKey,
             CredentialKind::AnthropicKey,
             CredentialKind::Jwt,
+            CredentialKind::AgeSecretKey,
+            CredentialKind::ProtectedIdentity,
+            CredentialKind::ConnectionStringPassword,
         ]
     }
 }
@@ -119,6 +146,9 @@ impl fmt::Display for CredentialKind {
             CredentialKind::OpenaiKey => "an OpenAI API key",
             CredentialKind::AnthropicKey => "an Anthropic API key",
             CredentialKind::Jwt => "a signed JSON Web Token",
+            CredentialKind::AgeSecretKey => "an age secret key",
+            CredentialKind::ProtectedIdentity => "a passphrase-protected cachet identity",
+            CredentialKind::ConnectionStringPassword => "a connection string with a password",
         })
     }
 }
@@ -139,6 +169,10 @@ pub fn holds(kind: CredentialKind, s: &str) -> bool {
     match kind {
         CredentialKind::UrlWithPassword => urls_with_real_password(s),
         CredentialKind::PemPrivateKey => pem_private_key_block(s),
+        CredentialKind::ConnectionStringPassword => connection_string_password(s)
+            .then(|| connection_password(s))
+            .flatten()
+            .is_some_and(|pw| !is_placeholder(pw)),
         other => token_patterns()
             .iter()
             .filter(|(k, _)| *k == other)
@@ -297,6 +331,14 @@ fn token_patterns() -> &'static [(CredentialKind, Regex)] {
                 CredentialKind::Jwt,
                 r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{20,}",
             ),
+            (
+                CredentialKind::AgeSecretKey,
+                r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+            ),
+            (
+                CredentialKind::ProtectedIdentity,
+                r"cachet-identity:v1:argon2id:m=[0-9]+,t=[0-9]+,p=[0-9]+:[A-Za-z0-9_\-]+:[A-Za-z0-9_\-]{20,}",
+            ),
         ];
         table
             .iter()
@@ -338,6 +380,18 @@ mod tests {
             ),
             ("AKIAZ7VRSQ5TJN2XB4KD", CredentialKind::AwsAccessKeyId),
             ("ASIAZ7VRSQ5TJN2XB4KD", CredentialKind::AwsAccessKeyId),
+            (
+                "CACHET_IDENTITY=AGE-SECRET-KEY-179KD02QYWGT8W0K66GXG4H52MG4TQ2UK8M5J28K6S9DNTHS2DKKSKPUMZM",
+                CredentialKind::AgeSecretKey,
+            ),
+            (
+                "cachet-identity:v1:argon2id:m=65536,t=3,p=1:c2FsdHNhbHRzYWx0:cGF5bG9hZHBheWxvYWRwYXlsb2Fk",
+                CredentialKind::ProtectedIdentity,
+            ),
+            (
+                "Server=db;Database=app;User Id=app;Password=hunter2;",
+                CredentialKind::ConnectionStringPassword,
+            ),
             (
                 "ghp_R2d2C3poLukeLeiaHanChewieX0123456789",
                 CredentialKind::GithubToken,

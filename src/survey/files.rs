@@ -68,6 +68,9 @@ pub enum ValueState {
         /// The kind of credential its content is, when it is a string that holds
         /// one (placeholders excluded).
         credential: Option<CredentialKind>,
+        /// A string that is a placeholder (`changeme`, `${DB_PASSWORD}`), which
+        /// holds nothing secret.
+        placeholder: bool,
     },
 }
 
@@ -125,6 +128,7 @@ pub fn survey_document(
                 None => ValueState::Plain {
                     must_seal: seal_reason(selection, &node.path, string),
                     credential: string.and_then(credential::detect),
+                    placeholder: string.is_some_and(credential::is_placeholder),
                 },
             };
             SurveyedValue {
@@ -150,6 +154,10 @@ fn seal_reason(
     } else if let Some(s) = string.filter(|s| selection::content_is_secret(s)) {
         SealReason::Content(if selection::pem_private_key_header(s) {
             CredentialKind::PemPrivateKey
+        } else if s.contains("AGE-SECRET-KEY-1") {
+            CredentialKind::AgeSecretKey
+        } else if selection::connection_string_password(s) {
+            CredentialKind::ConnectionStringPassword
         } else {
             CredentialKind::UrlWithPassword
         })
@@ -172,6 +180,10 @@ pub enum FileProblem {
     Parse(Error),
     /// The path an environment covers is a symbolic link, which is not followed.
     Symlink,
+    /// A file that is not configuration cachet reads (no format, not UTF-8, or
+    /// not parseable) holds a private key: an identity file, a key kept beside
+    /// the code.
+    PrivateKey(CredentialKind),
 }
 
 impl std::fmt::Display for FileProblem {
@@ -183,6 +195,10 @@ impl std::fmt::Display for FileProblem {
             ),
             FileProblem::NotUtf8 => f.write_str("not UTF-8 text, so its values cannot be checked"),
             FileProblem::Parse(e) => write!(f, "cannot be checked: {e}"),
+            FileProblem::PrivateKey(kind) => write!(
+                f,
+                "holds {kind}, which does not belong in a repository: remove the file (and make a new key if this was ever pushed)"
+            ),
             FileProblem::Symlink => f.write_str(
                 "a symbolic link, which cachet does not follow in a tree: what it points to is not checked as this environment's file; commit the file itself",
             ),
@@ -257,7 +273,30 @@ pub fn survey_file(rel: &str, bytes: &[u8], policy: &Policy) -> Option<FileSurve
         return file(Err(FileProblem::Overlap(e)));
     }
     let covered = environment.is_some();
+    // Whatever the file is, a private key in it is a problem; in configuration
+    // cachet reads, its values say so one by one.
+    let private_key = || {
+        // Most files hold none of the markers: skip the detectors for them.
+        let markers: [&[u8]; 3] = [b"AGE-SECRET-KEY-1", b"cachet-identity:", b"PRIVATE KEY"];
+        if !markers
+            .iter()
+            .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+        {
+            return None;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        [
+            CredentialKind::AgeSecretKey,
+            CredentialKind::ProtectedIdentity,
+            CredentialKind::PemPrivateKey,
+        ]
+        .into_iter()
+        .find(|k| credential::holds(*k, &text))
+    };
     let Some(format) = format else {
+        if let Some(kind) = private_key() {
+            return file(Err(FileProblem::PrivateKey(kind)));
+        }
         return if holds_token && covered {
             file(Err(FileProblem::UnknownFormat))
         } else {
@@ -265,6 +304,9 @@ pub fn survey_file(rel: &str, bytes: &[u8], policy: &Policy) -> Option<FileSurve
         };
     };
     let Ok(text) = std::str::from_utf8(bytes) else {
+        if let Some(kind) = private_key() {
+            return file(Err(FileProblem::PrivateKey(kind)));
+        }
         return (covered || holds_token).then(|| file(Err(FileProblem::NotUtf8)))?;
     };
     let selection = environment.map_or(Selection::Default, |e| e.selection());
@@ -275,6 +317,7 @@ pub fn survey_file(rel: &str, bytes: &[u8], policy: &Policy) -> Option<FileSurve
                     ValueState::Plain {
                         must_seal,
                         credential,
+                        ..
                     } => must_seal.is_some() || credential.is_some(),
                     _ => true,
                 });
@@ -282,7 +325,10 @@ pub fn survey_file(rel: &str, bytes: &[u8], policy: &Policy) -> Option<FileSurve
         }
         // A configuration file of no environment that does not parse (a template,
         // say) is none of cachet's business, unless it holds a token.
-        Err(e) => (covered || holds_token).then(|| file(Err(FileProblem::Parse(e))))?,
+        Err(e) => match private_key() {
+            Some(kind) => file(Err(FileProblem::PrivateKey(kind))),
+            None => (covered || holds_token).then(|| file(Err(FileProblem::Parse(e))))?,
+        },
     }
 }
 
@@ -382,25 +428,34 @@ mod tests {
                 .state
                 .clone()
         };
-        let plain = |must_seal, credential| ValueState::Plain {
+        let plain = |must_seal, credential, placeholder| ValueState::Plain {
             must_seal,
             credential,
+            placeholder,
         };
-        assert_eq!(state("password"), plain(Some(SealReason::Name), None));
-        assert_eq!(state("empty_password"), plain(None, None));
-        assert_eq!(state("extra"), plain(Some(SealReason::PolicyGlob), None));
+        assert_eq!(
+            state("password"),
+            plain(Some(SealReason::Name), None, false)
+        );
+        // Empty, and one character repeated: placeholders.
+        assert_eq!(state("empty_password"), plain(None, None, true));
+        assert_eq!(
+            state("extra"),
+            plain(Some(SealReason::PolicyGlob), None, true)
+        );
         assert_eq!(
             state("url"),
             plain(
                 Some(SealReason::Content(CredentialKind::UrlWithPassword)),
-                Some(CredentialKind::UrlWithPassword)
+                Some(CredentialKind::UrlWithPassword),
+                false
             )
         );
         assert_eq!(
             state("aws"),
-            plain(None, Some(CredentialKind::AwsAccessKeyId))
+            plain(None, Some(CredentialKind::AwsAccessKeyId), false)
         );
-        assert_eq!(state("host"), plain(None, None));
+        assert_eq!(state("host"), plain(None, None, true));
         assert_eq!(
             state("sealed_token"),
             ValueState::Sealed {

@@ -19,6 +19,7 @@ use crate::survey::{
     FileProblem, FileSurvey, KeyIndex, KeyStatus, SealReason, SurveyedValue, ValueState,
 };
 use crate::team::policy::Environment;
+use crate::team::policy::POLICY_FILE;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,6 +53,9 @@ pub enum FindingKind {
     /// A plain value whose content looks like a credential, which the policy
     /// does not seal (or which is in a file of no environment).
     Credential(CredentialKind),
+    /// A plain value, not a placeholder, whose name says it is a secret, in a
+    /// file no environment covers (a `.env` at the root, say).
+    Uncovered,
     /// A value sealed to a retired key of an environment.
     RetiredKey {
         /// The key id the token carries.
@@ -116,6 +120,7 @@ impl FindingKind {
         match self {
             FindingKind::Unsealed { .. } => "unsealed",
             FindingKind::Credential(_) => "credential",
+            FindingKind::Uncovered => "uncovered",
             FindingKind::RetiredKey { .. } => "retired-key",
             FindingKind::ForeignKey { .. } => "foreign-key",
             FindingKind::UnknownKey { .. } => "unknown-key",
@@ -195,6 +200,10 @@ impl fmt::Display for Finding {
                     "): run `cachet seal {subject}`, and change the secret if this was ever pushed"
                 )
             }
+            FindingKind::Uncovered => write!(
+                f,
+                "plain text, and its name says it is a secret, but no environment of {POLICY_FILE} covers this file: add it to an environment's files and run `cachet seal {subject}`, or move the secret out; change it if this was ever pushed"
+            ),
             FindingKind::Credential(kind) => {
                 let path = self
                     .value
@@ -284,6 +293,7 @@ pub fn file_findings(file: &FileSurvey, keys: &KeyIndex) -> Vec<Finding> {
             ValueState::Plain {
                 must_seal: Some(reason),
                 credential,
+                ..
             } if env.is_some() => FindingKind::Unsealed {
                 reason: *reason,
                 credential: *credential,
@@ -292,6 +302,11 @@ pub fn file_findings(file: &FileSurvey, keys: &KeyIndex) -> Vec<Finding> {
                 credential: Some(kind),
                 ..
             } => FindingKind::Credential(*kind),
+            ValueState::Plain {
+                must_seal: Some(SealReason::Name),
+                credential: None,
+                placeholder: false,
+            } if env.is_none() => FindingKind::Uncovered,
             ValueState::Plain { .. } => continue,
             ValueState::Malformed(e) => FindingKind::Malformed(e.clone()),
             ValueState::Conflict { .. } => FindingKind::Conflict,

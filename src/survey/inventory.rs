@@ -255,6 +255,7 @@ fn file_entry(file: &FileSurvey, keys: &KeyIndex) -> FileEntry {
             ValueState::Plain {
                 must_seal,
                 credential,
+                ..
             } => {
                 if must_seal.is_some() || credential.is_some() {
                     entry.plaintext_secrets.push(PlaintextEntry {

@@ -593,9 +593,46 @@ fn no_file_hides_from_check_by_its_name_or_place() {
     assert_findings(
         &o,
         OK,
-        &["config/prod/link.toml: problem: a symbolic link, which cachet does not follow in a tree: what it points to is not checked as this environment's file; commit the file itself".into()],
-        "1 problem",
+        &[
+            "config/prod/link.toml: problem: a symbolic link, which cachet does not follow in a tree: what it points to is not checked as this environment's file; commit the file itself".into(),
+            // The target, a file of no environment, by the name of its value.
+            "shared/app.toml: api_token: problem: plain text, and its name says it is a secret, but no environment of .cachet.toml covers this file: add it to an environment's files and run `cachet seal shared/app.toml`, or move the secret out; change it if this was ever pushed".into(),
+        ],
+        "2 problems",
     );
+}
+
+/// The gate catches the common accidents outside every environment: a `.env`
+/// at the root with a password, an identity file, an SSH private key, a
+/// connection string; placeholders and unparseable templates stay quiet.
+#[test]
+fn check_catches_secrets_and_keys_outside_every_environment() {
+    let r = repository();
+    let age_key = fs::read_to_string(r.home("ada").join(".config/cachet/identity.txt")).unwrap();
+    r.write(
+        ".env",
+        "DB_PASSWORD=hunter2-root\nAPI_KEY=changeme\nPORT=8080\n",
+    );
+    r.write("production.key", &age_key);
+    r.write(
+        "deploy/settings.json",
+        "{\"ConnectionStrings\": {\"Main\": \"Server=db;Database=app;Password=s3cret-9;\"}}\n",
+    );
+    r.write("docs/template.env", "DB_PASSWORD=${DB_PASSWORD}\nX=${Y}\n");
+    let o = r.run("ada", &["check"]);
+    assert_findings(
+        &o,
+        OK,
+        &[
+            ".env: DB_PASSWORD: problem: plain text, and its name says it is a secret, but no environment of .cachet.toml covers this file: add it to an environment's files and run `cachet seal .env`, or move the secret out; change it if this was ever pushed".into(),
+            "deploy/settings.json: ConnectionStrings.Main: problem: plain text that looks like a connection string with a password: seal it (`cachet seal --path 'ConnectionStrings.Main' deploy/settings.json`) or move it out of the file, and revoke it if this was ever pushed".into(),
+            "production.key: problem: holds an age secret key, which does not belong in a repository: remove the file (and make a new key if this was ever pushed)".into(),
+        ],
+        "3 problems",
+    );
+    for s in ["hunter2-root", "s3cret-9", "AGE-SECRET-KEY"] {
+        assert!(!o.stdout.contains(s) && !o.stderr.contains(s), "{s}");
+    }
 }
 
 #[test]
