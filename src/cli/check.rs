@@ -73,6 +73,16 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
         .iter()
         .flat_map(|s| findings::file_findings(s, &keys))
         .collect();
+    // Only the whole tree tells a glob that matches nothing from one whose
+    // files are elsewhere.
+    if args.paths.is_empty() && !args.staged {
+        let rels: Vec<&str> = files.iter().map(|(r, _)| r.as_str()).collect();
+        found.extend(findings::unmatched_globs(
+            &repo.policy.environments,
+            &rels,
+            args.strict,
+        ));
+    }
     if let Some(base) = args.base {
         found.extend(rollbacks(&repo, &surveys, base)?);
     }

@@ -110,6 +110,12 @@ pub enum FindingKind {
         /// When rotation was due.
         due: SealedAt,
     },
+    /// A `files` glob of an environment that matches no file of the tree (a
+    /// typo, a renamed directory): the policy silently covers nothing there.
+    GlobMatchesNothing {
+        /// The glob as written.
+        glob: String,
+    },
 }
 
 impl FindingKind {
@@ -129,6 +135,7 @@ impl FindingKind {
             FindingKind::Rollback { .. } => "rollback",
             FindingKind::File(_) => "file",
             FindingKind::RotationOverdue { .. } => "rotation-overdue",
+            FindingKind::GlobMatchesNothing { .. } => "glob-matches-nothing",
         }
     }
 }
@@ -270,8 +277,39 @@ impl fmt::Display for Finding {
                 date(*created),
                 date(*due)
             ),
+            FindingKind::GlobMatchesNothing { glob } => write!(
+                f,
+                "its files glob {:?} matches no file, so it covers nothing: check it for a typo or a renamed directory in {POLICY_FILE}",
+                shown(glob)
+            ),
         }
     }
+}
+
+/// For each environment's `files` glob that matches none of `files` (the paths,
+/// relative to the root, of every file of the tree), a warning, or a problem
+/// when `strict`.
+pub fn unmatched_globs(environments: &[Environment], files: &[&str], strict: bool) -> Vec<Finding> {
+    environments
+        .iter()
+        .flat_map(|env| {
+            env.files
+                .iter()
+                .filter(|g| !files.iter().any(|f| g.matches(f)))
+                .map(|g| Finding {
+                    subject: env.name.clone(),
+                    value: None,
+                    severity: if strict {
+                        Severity::Problem
+                    } else {
+                        Severity::Warning
+                    },
+                    kind: FindingKind::GlobMatchesNothing {
+                        glob: g.as_str().to_string(),
+                    },
+                })
+        })
+        .collect()
 }
 
 /// The findings about one surveyed file's values.

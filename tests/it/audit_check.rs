@@ -878,3 +878,26 @@ fn the_pre_commit_hook_definition_runs_check_on_the_staged_content() {
     assert_eq!(hook["language"], "rust");
     assert_eq!(hook["pass_filenames"], false);
 }
+
+/// A `files` glob that matches no file (a typo) is a warning, a problem with
+/// --strict; checking only some paths or the index cannot tell, and does not say.
+#[test]
+fn a_files_glob_that_matches_nothing_is_reported() {
+    let r = repository();
+    r.ok("ada", &["env", "add", "qa", "--files", "config/qa-typo/**"]);
+    let line = "qa: warning: its files glob \"config/qa-typo/**\" matches no file, so it covers nothing: check it for a typo or a renamed directory in .cachet.toml";
+    let o = r.run("ada", &["check"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.ends_with(&format!("{line}\n")), "{}", o.stdout);
+    assert_eq!(o.stderr, "cachet: check found 1 warning\n");
+    let o = r.run("ada", &["check", "--strict"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout
+            .contains(&line.replace("qa: warning:", "qa: problem:")),
+        "{}",
+        o.stdout
+    );
+    let o = r.run("ada", &["check", "config/prod"]);
+    assert!(!o.stdout.contains("matches no file"), "{}", o.stdout);
+}
