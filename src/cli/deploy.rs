@@ -460,8 +460,19 @@ fn run(process: &mut Process, program: &OsString) -> Failure {
     }
 }
 
-/// As `env` does: 127 when the program is not found, 126 when it cannot be run.
+/// As `env` does: 127 when the program is not found, 126 when it cannot be run;
+/// but 125 when the variables are too large to pass (E2BIG), which is cachet's
+/// failure, not the program's.
 fn cannot_run(program: &OsString, e: &io::Error) -> Failure {
+    if e.kind() == io::ErrorKind::ArgumentListTooLong {
+        return Failure::exit(
+            125,
+            format!(
+                "{}: cannot run: the variables and arguments are too large to pass (the system's limit); pass fewer with --only",
+                program.to_string_lossy()
+            ),
+        );
+    }
     Failure::exit(
         if e.kind() == io::ErrorKind::NotFound {
             127

@@ -131,6 +131,29 @@ pub const REFUSED_NAMES: &[&str] = &[
     "HTTPS_PROXY",
     "ALL_PROXY",
     "NO_PROXY",
+    "AWS_CA_BUNDLE",
+    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+    "DOCKER_HOST",
+    // Options and paths that make a runtime or tool run code of the value's
+    // choosing.
+    "JAVA_OPTS",
+    "CATALINA_OPTS",
+    "LUA_PATH",
+    "LUA_CPATH",
+    "ERL_LIBS",
+    "GOFLAGS",
+    "GEM_HOME",
+    "GEM_PATH",
+    "R_PROFILE_USER",
+    "R_LIBS_USER",
+    // Where shells and tools read their start-up files and helpers.
+    "ZDOTDIR",
+    "XDG_CONFIG_HOME",
+    "LESSOPEN",
+    "SSH_ASKPASS",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
 ];
 
 /// Name prefixes refused (compared without regard to case).
@@ -147,6 +170,9 @@ pub const REFUSED_PREFIXES: &[&str] = &[
     "COR_PROFILER",
     "LUA_INIT",
     "UVICORN_",
+    "UWSGI_",
+    "NPM_CONFIG_",
+    "BUNDLE_",
     "CACHET_",
 ];
 
@@ -399,6 +425,31 @@ mod tests {
         assert!(vars(Format::Toml, "ld_preload = \"x\"\n", &options).is_err());
         assert!(!is_refused("NODE_ENV"));
         assert!(!is_refused("DATABASE_PATH"));
+        for name in [
+            "UWSGI_PYTHONPATH",
+            "JAVA_OPTS",
+            "CATALINA_OPTS",
+            "JDK_JAVA_OPTIONS",
+            "_JAVA_OPTIONS",
+            "LUA_PATH",
+            "LUA_CPATH",
+            "ERL_LIBS",
+            "ZDOTDIR",
+            "LESSOPEN",
+            "SSH_ASKPASS",
+            "GOFLAGS",
+            "NPM_CONFIG_REGISTRY",
+            "BUNDLE_GEMFILE",
+            "GEM_HOME",
+            "GEM_PATH",
+            "AWS_CA_BUNDLE",
+            "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+            "DOCKER_HOST",
+            "XDG_CONFIG_HOME",
+            "R_PROFILE_USER",
+        ] {
+            assert!(is_refused(name), "{name}");
+        }
     }
 
     #[test]

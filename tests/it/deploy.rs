@@ -716,3 +716,22 @@ fn open_converts_to_other_formats() {
     let o = d.keyed(&["open", "two.yaml", "--output-type", "yaml"]);
     assert_eq!(o.stdout, "a: 1\n---\nb: 2\n");
 }
+
+/// Variables too large for the system to pass (E2BIG: one over 128 KiB on
+/// Linux) are cachet's failure, 125, not the program's 126.
+#[cfg(target_os = "linux")]
+#[test]
+fn exec_with_variables_too_large_to_pass_exits_125() {
+    let d = Deploy::new();
+    d.write(
+        "big.toml",
+        &format!("blob = \"{}\"\n", "x".repeat(200 * 1024)),
+    );
+    let o = d.keyed(&["exec", "-f", "big.toml", "--", "true"]);
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        "cachet: true: cannot run: the variables and arguments are too large to pass (the system's limit); pass fewer with --only\n"
+    );
+}
