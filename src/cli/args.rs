@@ -619,6 +619,16 @@ pub struct LikeArgs {
     /// values changed. Needs an identity that opens SEALED.
     #[arg(long, value_name = "SEALED")]
     pub like: Option<PathBuf>,
+    /// With --like: write the result to OUT (usually SEALED itself), replaced
+    /// atomically once it is complete, instead of rewriting FILE in place.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        requires = "like",
+        conflicts_with = "stdout"
+    )]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub identity: IdentityArg,
 }

@@ -27,7 +27,7 @@ use super::{
 /// for every value whose text did not change.
 pub fn seal_like(
     files: &[PathBuf],
-    like: &Path,
+    (like, output): (&Path, Option<&Path>),
     (recipient, paths, to_stdout): (Option<&str>, &[String], bool),
     identities: &[PathBuf],
     policy: &PolicyArgs,
@@ -39,21 +39,35 @@ pub fn seal_like(
         ));
     };
     let named = named_paths(paths)?;
+    // The environment is SEALED's: FILE is a copy, wherever it was put (a
+    // private directory outside the repository, say).
     let target = target(
-        file,
+        like,
         identity::explicit_recipient(recipient)?,
         named.as_ref(),
         policy,
     )?;
-    let in_place = !to_stdout && !is_stdin(file);
-    let _lock = if in_place {
-        Some(lock_in_place(file)?)
-    } else {
-        None
+    // Where the result goes: OUT, else FILE itself, else stdout.
+    let dest = match output {
+        Some(out) => Some(out),
+        None if !to_stdout && !is_stdin(file) => Some(file.as_path()),
+        None => None,
+    };
+    let _lock = match dest {
+        Some(d) => Some(lock_in_place(d)?),
+        None => None,
     };
     let plain = read_input(file, input_type)?;
     // SEALED is of FILE's format: its tokens are bound to it.
     let sealed = read_input(like, input_type_of(plain.format))?;
+    // An empty SEALED is what `… --stdout > SEALED` leaves (the shell empties
+    // it first): re-sealing against it would seal every value anew.
+    if sealed.text.trim().is_empty() {
+        return Err(Failure::usage(format!(
+            "{}: is empty, so there is nothing to keep tokens from; if a redirection emptied it, restore it (git checkout) and write with -o {} instead",
+            sealed.name, sealed.name
+        )));
+    }
     let mut ids = identities_for(&[&sealed], identities)?;
     let mut sealer =
         Sealer::new(&target.recipient).map_err(|e| Failure::usage(format!("recipient: {e}")))?;
@@ -70,13 +84,13 @@ pub fn seal_like(
         &mut sealer,
     )
     .map_err(|e| super::seal_failure(&plain.name, e, &target))?;
-    if !in_place {
+    let Some(dest) = dest else {
         return write_stdout(out.as_bytes());
-    }
-    write_file(file, out.as_bytes(), Mode::Keep)?;
+    };
+    write_file(dest, out.as_bytes(), Mode::Keep)?;
     note(&format!(
         "{}: sealed {} value{} anew {}, kept {} unchanged from {}",
-        plain.name,
+        dest.display(),
         report.sealed.len(),
         if report.sealed.len() == 1 { "" } else { "s" },
         target.destination(),

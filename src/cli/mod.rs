@@ -239,11 +239,12 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             like:
                 args::LikeArgs {
                     like: Some(like),
+                    output,
                     identity,
                 },
         } => edit::seal_like(
             &files,
-            &like,
+            (&like, output.as_deref()),
             (recipient.recipient.as_deref(), &paths, stdout),
             &identity.identities,
             &policy,

@@ -1416,3 +1416,69 @@ fn edit_without_an_editor_or_a_terminal_refuses() {
     );
     assert_eq!(fs::read_to_string(root.join("app.toml")).unwrap(), sealed);
 }
+
+/// `seal FILE --like SEALED -o SEALED` replaces SEALED once the result is
+/// complete, keeping every unchanged value's token; an empty SEALED (what
+/// `--stdout > SEALED` leaves) is refused rather than sealed anew.
+#[test]
+fn seal_like_writes_its_result_over_the_sealed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
+    let r = o.stdout.trim().to_string();
+    fs::write(
+        root.join("app.toml"),
+        "host = \"db\"\npassword = \"pw-1\"\napi_token = \"tok-1\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| common::run_cachet(root, root, args, b"", &[]);
+    assert_eq!(run(&["seal", "app.toml", "-r", &r]).code, 0);
+    let before = fs::read_to_string(root.join("app.toml")).unwrap();
+    let copy = "host = \"db2\"\npassword = \"pw-1\"\napi_token = \"tok-2\"\n";
+    fs::write(root.join("copy.toml"), copy).unwrap();
+    let o = run(&[
+        "seal",
+        "copy.toml",
+        "--like",
+        "app.toml",
+        "-o",
+        "app.toml",
+        "-r",
+        &r,
+        "-i",
+        "k.txt",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(fs::read_to_string(root.join("copy.toml")).unwrap(), copy);
+    let after = fs::read_to_string(root.join("app.toml")).unwrap();
+    assert!(after.starts_with("host = \"db2\"\n"), "{after}");
+    let line = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(line(&after, "password"), line(&before, "password"));
+    assert_ne!(line(&after, "api_token"), line(&before, "api_token"));
+    let o = run(&["open", "app.toml", "-i", "k.txt"]);
+    assert_eq!(o.stdout, copy);
+    fs::write(root.join("empty.toml"), "").unwrap();
+    let o = run(&[
+        "seal",
+        "copy.toml",
+        "--like",
+        "empty.toml",
+        "-o",
+        "empty.toml",
+        "-r",
+        &r,
+        "-i",
+        "k.txt",
+    ]);
+    assert_eq!(o.code, 2);
+    assert_eq!(
+        o.stderr,
+        "cachet: empty.toml: is empty, so there is nothing to keep tokens from; if a redirection emptied it, restore it (git checkout) and write with -o empty.toml instead\n"
+    );
+    assert_eq!(fs::read_to_string(root.join("empty.toml")).unwrap(), "");
+}
