@@ -299,6 +299,13 @@ pub enum TeamError {
     },
     /// `init` inside the tree of another policy.
     InitInsideTree(PathBuf),
+    /// The policy or a keyring holds an unresolved git merge conflict.
+    MergeConflict {
+        /// The file, as shown.
+        file: String,
+        /// The environment, for a keyring.
+        keyring: Option<String>,
+    },
     /// The tree could not be walked.
     Walk(WalkError),
     /// git could not be asked.
@@ -549,6 +556,20 @@ impl std::fmt::Display for TeamError {
                 f,
                 "{file}: this machine sealed it for environment {from}, and {POLICY_FILE} now puts it in environment {to}, whose members would open what you seal; check the history of {POLICY_FILE}, then pass --accept-new-env"
             ),
+            TeamError::MergeConflict {
+                file,
+                keyring: None,
+            } => write!(
+                f,
+                "{file}: holds an unresolved git merge conflict (<<<<<<< … >>>>>>>); resolve it by hand, keeping the changes of both sides, then run `cachet check`"
+            ),
+            TeamError::MergeConflict {
+                file,
+                keyring: Some(env),
+            } => write!(
+                f,
+                "{file}: holds an unresolved git merge conflict, and a keyring cannot be merged line by line: take one side (`git checkout --ours {file}`), resolve {POLICY_FILE}, then run `cachet members sync {env}` (with --grant for a member the other side added) and `cachet check`"
+            ),
             TeamError::InitInsideTree(outer) => write!(
                 f,
                 "this directory is inside the tree of {}; cachet uses one policy per repository: add environments to that one (`cachet env add`)",
@@ -586,7 +607,8 @@ impl Classified for TeamError {
             | TeamError::NotText(_)
             | TeamError::IdentityUnusable { .. }
             | TeamError::Identity { .. }
-            | TeamError::KeyringExists(_) => ErrorKind::Input,
+            | TeamError::KeyringExists(_)
+            | TeamError::MergeConflict { .. } => ErrorKind::Input,
             TeamError::Policy { source, .. } => match source.kind() {
                 ErrorKind::Usage => ErrorKind::Usage,
                 _ => ErrorKind::Input,

@@ -36,10 +36,23 @@ pub struct Repo {
 pub fn read_policy(path: &Path) -> Result<Policy, TeamError> {
     let shown = path.display().to_string();
     let text = fs::read_to_string(path).map_err(|e| TeamError::io(&shown, "cannot read", e))?;
+    if holds_merge_conflict(text.as_bytes()) {
+        return Err(TeamError::MergeConflict {
+            file: shown,
+            keyring: None,
+        });
+    }
     Policy::parse(&text).map_err(|source| TeamError::Policy {
         file: shown,
         source,
     })
+}
+
+/// Whether a file holds git's conflict markers: a line beginning `<<<<<<< `
+/// and, after it, one beginning `>>>>>>> `.
+pub fn holds_merge_conflict(bytes: &[u8]) -> bool {
+    let mut lines = bytes.split(|b| *b == b'\n');
+    lines.any(|l| l.starts_with(b"<<<<<<< ")) && lines.any(|l| l.starts_with(b">>>>>>> "))
 }
 
 impl Repo {
@@ -167,6 +180,12 @@ impl Repo {
             }
             Err(e) => return Err(TeamError::io(Repo::keyring_name(env), "cannot read", e)),
         };
+        if holds_merge_conflict(&bytes) {
+            return Err(TeamError::MergeConflict {
+                file: Repo::keyring_name(env),
+                keyring: Some(env.to_string()),
+            });
+        }
         let ring = Keyring::open(&bytes, ids.age_identities()).map_err(|e| match e {
             // An identity that could not be opened is bad input, not a refusal.
             KeyringError::NotAMember => match ids.unlock_failure() {

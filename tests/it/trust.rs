@@ -885,3 +885,67 @@ fn chown(path: &Path, uid: u32) {
         .success();
     assert!(ok, "chown {}", path.display());
 }
+
+/// Two member changes merged in git conflict in `.cachet.toml` and the keyring:
+/// each says it is a merge conflict and how to get out, and the way out works.
+#[test]
+fn a_merge_conflict_in_team_files_says_how_to_get_out() {
+    let (w, ada, repo) = team();
+    let (_bob, bob_key) = w.person_with_key("bob");
+    let (_cy, cy_key) = w.person_with_key("cy");
+    let other = w.clone(&ada, "ada-other");
+    w.ok(
+        &ada,
+        &other,
+        &["members", "add", "production", &format!("cy={cy_key}")],
+    );
+    w.push(&ada, &other, "cy joins");
+    w.ok(
+        &ada,
+        &repo,
+        &["members", "add", "production", &format!("bob={bob_key}")],
+    );
+    w.git_in(&repo, Some(&ada), &["add", "-A"]);
+    w.git_in(&repo, Some(&ada), &["commit", "-q", "-m", "bob joins"]);
+    let merged = Command::new("git")
+        .args(["pull", "-q", "--no-rebase", "origin", "main"])
+        .current_dir(&repo)
+        .env("HOME", &ada.home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .unwrap();
+    assert!(!merged.status.success(), "the two changes merged cleanly");
+    let o = w.run(&ada, &repo, &["check"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.ends_with(".cachet.toml: holds an unresolved git merge conflict (<<<<<<< … >>>>>>>); resolve it by hand, keeping the changes of both sides, then run `cachet check`\n"),
+        "{}",
+        o.stderr
+    );
+    // The policy resolved (here: their side); the keyring still conflicted.
+    w.git_in(&repo, Some(&ada), &["checkout", "--theirs", ".cachet.toml"]);
+    let o = w.run(&ada, &repo, &["open", "config/prod/app.toml"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        "cachet: .cachet/keys/production.age: holds an unresolved git merge conflict, and a keyring cannot be merged line by line: take one side (`git checkout --ours .cachet/keys/production.age`), resolve .cachet.toml, then run `cachet members sync production` (with --grant for a member the other side added) and `cachet check`\n"
+    );
+    assert_eq!(o.stdout, "");
+    // The way out it gives.
+    w.git_in(
+        &repo,
+        Some(&ada),
+        &["checkout", "--ours", ".cachet/keys/production.age"],
+    );
+    w.ok(&ada, &repo, &["members", "sync", "production", "--grant"]);
+    let o = w.run(&ada, &repo, &["check"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        w.ok(&ada, &repo, &["open", "config/prod/app.toml"]).stdout,
+        PROD
+    );
+}
