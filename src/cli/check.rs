@@ -14,7 +14,7 @@ use cachet::team::Repo;
 
 use super::identity;
 use super::team::{current, pin_store};
-use super::{Failure, note};
+use super::{Failure, note, plural};
 
 /// The options of `cachet check`.
 pub struct CheckArgs<'a> {
@@ -43,10 +43,6 @@ pub(super) fn open_keyrings(
         repo,
         ids.as_ref(),
     ))
-}
-
-fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `cachet check [PATH]… [--base GIT_REF] [--staged] [--strict]`.

@@ -501,6 +501,11 @@ fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
     Ok(first)
 }
 
+/// `n` and `word`, with an `s` unless `n` is 1: "1 file", "2 files".
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 fn keygen(output: Option<&Path>, passphrase: bool) -> Result<(), Failure> {
     let key = SecretKey::generate();
     let mut text = cachet::seal::key::identity_file_text(&key, &SealedAt::now().rfc3339());

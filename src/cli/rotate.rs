@@ -13,7 +13,7 @@ use cachet::team::rotation::{self, RotateOptions, Rotation};
 
 use super::identity::Terminal;
 use super::team::{Notes, unlocked, with_session};
-use super::{Failure, note};
+use super::{Failure, note, plural};
 
 /// Test-only: the number of files after which `rotate` stops re-sealing and sleeps,
 /// so a test can kill it at a known point. Read by debug builds only: a release
@@ -121,18 +121,18 @@ pub fn rotate(
                 ));
             }
             for (name, n) in &plan.files {
-                out.push_str(&format!("{name}\t{n} values to re-seal\n"));
+                out.push_str(&format!("{name}\t{} to re-seal\n", plural(*n, "value")));
             }
             out.push_str(&format!(
-                "{} files, {} values would be re-sealed; nothing was written\n",
-                plan.files.len(),
-                plan.values()
+                "{}, {} would be re-sealed; nothing was written\n",
+                plural(plan.files.len(), "file"),
+                plural(plan.values(), "value")
             ));
             super::write_stdout(out.as_bytes())
         }
         Rotation::Done(done) => {
             note(&format!(
-                "environment {env_name}: {} key id {}; {} values in {} files re-sealed; deploy targets need the new key (`cachet env key {env_name}`); remove the retired key with `cachet prune {env_name}` once no copy needs it",
+                "environment {env_name}: {} key id {}; {} in {} re-sealed; deploy targets need the new key (`cachet env key {env_name}`); remove the retired key with `cachet prune {env_name}` once no copy needs it",
                 if done.finished_interrupted {
                     "finished the interrupted rotation (no new key) to"
                 } else if done.replaced_unpinned {
@@ -141,8 +141,8 @@ pub fn rotate(
                     "rotated to"
                 },
                 done.key,
-                done.values,
-                done.files
+                plural(done.values, "value"),
+                plural(done.files, "file")
             ));
             if !done.dropped.is_empty() {
                 note(&format!(

@@ -591,6 +591,7 @@ fn a_planted_rotation_is_never_finished_to_the_planters_key() {
     let o = w.ok(&laptop, &clone, &["rotate", "production"]);
     assert!(
         o.stderr.contains("environment production: rotated to key id")
+            && o.stderr.contains("; 1 value in 1 file re-sealed;")
             && o.stderr.contains(
                 "cachet: .cachet/keys/production.age: was also sealed to \"mal\", not members in .cachet.toml; the new key is sealed without them"
             ),
