@@ -108,6 +108,10 @@ pub enum Command {
         /// Treat warnings (a key past its rotation period) as problems.
         #[arg(long)]
         strict: bool,
+        /// How to write the findings: text (one line each) or sarif (a SARIF
+        /// 2.1.0 log, for code-scanning dashboards).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text, hide_possible_values = true)]
+        format: CheckFormat,
         #[command(flatten)]
         identity: IdentityArg,
     },
@@ -609,6 +613,15 @@ pub enum SopsInputType {
     Ini,
     /// A whole file as one value.
     Binary,
+}
+
+/// How `check` writes its findings.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// One line per finding.
+    Text,
+    /// A SARIF 2.1.0 log.
+    Sarif,
 }
 
 /// `seal --like`: re-seal a plaintext working copy with the fewest changes.

@@ -26,6 +26,8 @@ pub struct CheckArgs<'a> {
     pub staged: bool,
     /// Warnings count as problems.
     pub strict: bool,
+    /// Write a SARIF log instead of lines.
+    pub sarif: bool,
 }
 
 /// Opens each environment's keyring the caller can open. Identities named with
@@ -53,7 +55,8 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
     let pins = pin_store().read().ok();
     let (mut problems, mut warnings) = (0, 0);
     let mut out = String::new();
-    for line in environment_lines(&repo, &rings, pins.as_ref(), args.strict, SealedAt::now()) {
+    let env_lines = environment_lines(&repo, &rings, pins.as_ref(), args.strict, SealedAt::now());
+    for line in &env_lines {
         match line.severity {
             Some(Severity::Problem) => problems += 1,
             Some(Severity::Warning) => warnings += 1,
@@ -93,6 +96,10 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
             Severity::Warning => warnings += 1,
         }
         out.push_str(&f.to_string());
+        out.push('\n');
+    }
+    if args.sarif {
+        out = cachet::survey::sarif::log(&env_lines, &found, env!("CARGO_PKG_VERSION")).to_string();
         out.push('\n');
     }
     super::write_stdout(out.as_bytes())?;

@@ -218,6 +218,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             base,
             staged,
             strict,
+            format,
             identity,
         } => check::check(
             &check::CheckArgs {
@@ -225,6 +226,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 base: base.as_deref(),
                 staged,
                 strict,
+                sarif: format == args::CheckFormat::Sarif,
             },
             &identity.identities,
         ),

@@ -119,6 +119,15 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Whether the finding's subject is an environment (of the policy) rather
+    /// than a file.
+    pub fn about_environment(&self) -> bool {
+        matches!(
+            self,
+            FindingKind::RotationOverdue { .. } | FindingKind::GlobMatchesNothing { .. }
+        )
+    }
+
     /// A stable, machine-readable name of the kind (`unsealed`, `credential`,
     /// `retired-key`, `foreign-key`, `unknown-key`, `conflict`, `malformed`,
     /// `rollback`, `file`, `rotation-overdue`).

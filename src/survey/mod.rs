@@ -12,6 +12,7 @@ pub mod environments;
 pub mod files;
 pub mod findings;
 pub mod inventory;
+pub mod sarif;
 
 pub use files::{
     FileProblem, FileSurvey, KeyIndex, KeyStatus, SealReason, SurveyedValue, ValueState,

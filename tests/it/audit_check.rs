@@ -877,6 +877,12 @@ fn the_pre_commit_hook_definition_runs_check_on_the_staged_content() {
     assert_eq!(hook["entry"], "cachet check --staged");
     assert_eq!(hook["language"], "rust");
     assert_eq!(hook["pass_filenames"], false);
+    // The variant that uses an installed binary runs the same command.
+    let system = &hooks[1];
+    assert_eq!(system["id"], "cachet-check-system");
+    assert_eq!(system["entry"], hook["entry"]);
+    assert_eq!(system["language"], "system");
+    assert_eq!(system["pass_filenames"], false);
 }
 
 /// A `files` glob that matches no file (a typo) is a warning, a problem with
@@ -900,4 +906,56 @@ fn a_files_glob_that_matches_nothing_is_reported() {
     );
     let o = r.run("ada", &["check", "config/prod"]);
     assert!(!o.stdout.contains("matches no file"), "{}", o.stdout);
+}
+
+/// `check --format sarif` gives the same findings as a SARIF 2.1.0 log, with the
+/// same exit status, naming files and paths, never a value.
+#[test]
+fn check_writes_sarif_for_code_scanning() {
+    let r = repository();
+    r.write(".env", "DB_PASSWORD=hunter2-root\n");
+    r.ok("ada", &["env", "add", "qa", "--files", "config/qa-typo/**"]);
+    let text = r.run("ada", &["check"]);
+    let o = r.run("ada", &["check", "--format", "sarif"]);
+    assert_eq!(o.code, text.code);
+    assert_eq!(o.code, 1);
+    assert_eq!(o.stderr, text.stderr);
+    assert!(!o.stdout.contains("hunter2-root"));
+    let log: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "cachet");
+    let results = run["results"].as_array().unwrap();
+    let finding_lines = text
+        .stdout
+        .lines()
+        .filter(|l| l.contains(": problem: ") || l.contains(": warning: "))
+        .count();
+    assert_eq!(results.len(), finding_lines, "{}", text.stdout);
+    let uncovered = results.iter().find(|r| r["ruleId"] == "uncovered").unwrap();
+    assert_eq!(uncovered["level"], "error");
+    let loc = &uncovered["locations"][0];
+    assert_eq!(loc["physicalLocation"]["artifactLocation"]["uri"], ".env");
+    assert_eq!(
+        loc["logicalLocations"][0]["fullyQualifiedName"],
+        "DB_PASSWORD"
+    );
+    let glob = results
+        .iter()
+        .find(|r| r["ruleId"] == "glob-matches-nothing")
+        .unwrap();
+    assert_eq!(glob["level"], "warning");
+    assert_eq!(
+        glob["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        ".cachet.toml"
+    );
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for r in results {
+        assert!(rules.contains(&r["ruleId"].as_str().unwrap()));
+    }
 }
