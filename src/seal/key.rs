@@ -269,7 +269,7 @@ impl Identities {
             }
             let key = line
                 .parse::<SecretKey>()
-                .map_err(|_| KeyError::IdentityLine { line: n + 1 })?;
+                .map_err(|_| line_error(line, n + 1))?;
             ids.push(key);
         }
         if ids.is_empty() {
@@ -313,6 +313,12 @@ pub enum KeyError {
         /// 1-based line number.
         line: usize,
     },
+    /// A line of an identity file is a public key (`age1…`, `ssh-…`): the file
+    /// given is the recipient, not the identity.
+    PublicKeyLine {
+        /// 1-based line number.
+        line: usize,
+    },
     /// An identity file holds no identity at all.
     NoIdentity,
     /// The recipient is a low-order point: sealing to it would give an all-zero
@@ -334,6 +340,16 @@ pub enum KeyError {
     Protected(String),
 }
 
+/// Why a line of an identity file is not an identity: a public key given in
+/// its place, or anything else. The line itself is never part of the error.
+pub(crate) fn line_error(line: &str, number: usize) -> KeyError {
+    if line.starts_with("age1") || line.starts_with("ssh-") {
+        KeyError::PublicKeyLine { line: number }
+    } else {
+        KeyError::IdentityLine { line: number }
+    }
+}
+
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -346,6 +362,10 @@ impl fmt::Display for KeyError {
             KeyError::IdentityLine { line } => {
                 write!(f, "line {line} is not an age identity (AGE-SECRET-KEY-1…)")
             }
+            KeyError::PublicKeyLine { line } => write!(
+                f,
+                "line {line} is a public key (age1… or ssh-…), not an identity: give the secret key it belongs to (AGE-SECRET-KEY-1…, or the SSH private key)"
+            ),
             KeyError::NoIdentity => f.write_str("holds no identity (no AGE-SECRET-KEY-1… line)"),
             KeyError::WeakRecipient => f.write_str(
                 "the recipient is not a usable X25519 public key (low-order point); generate a new one with `cachet keygen`",

@@ -314,7 +314,7 @@ impl IdentitySet {
             }
             let key = line
                 .parse::<SecretKey>()
-                .map_err(|_| KeyError::IdentityLine { line: n + 1 })?;
+                .map_err(|_| crate::seal::key::line_error(line, n + 1))?;
             set.push_x25519(key)?;
         }
         if set.is_empty() {

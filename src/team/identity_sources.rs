@@ -133,15 +133,18 @@ impl IdentitySources {
         exposed: &dyn Fn(&Path, u32),
     ) -> Result<IdentitySet, IdentityError> {
         let read_file = |path: &Path| -> Result<IdentitySet, IdentityError> {
-            if let Some(mode) = exposed_mode(path) {
-                exposed(path, mode);
-            }
             let source = format!("identity file {}", path.display());
             let bytes = Zeroizing::new(fs::read(path).map_err(|error| IdentityError::Read {
                 source: source.clone(),
                 error,
             })?);
-            parse(&bytes, &source, callbacks.clone())
+            let set = parse(&bytes, &source, callbacks.clone())?;
+            // Only a file that holds identities is worth a warning about who can
+            // read it (not, say, a public key given by mistake).
+            if let Some(mode) = exposed_mode(path) {
+                exposed(path, mode);
+            }
+            Ok(set)
         };
         if !self.files.is_empty() {
             let mut ids = IdentitySet::new();

@@ -1482,3 +1482,22 @@ fn seal_like_writes_its_result_over_the_sealed_file() {
     );
     assert_eq!(fs::read_to_string(root.join("empty.toml")).unwrap(), "");
 }
+
+/// `-i` given a public key by mistake says so, in one line, without a warning
+/// about the file's mode (it holds nothing secret).
+#[test]
+fn an_identity_option_naming_a_public_key_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
+    fs::write(root.join("pub.txt"), &o.stdout).unwrap();
+    fs::set_permissions(root.join("pub.txt"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(root.join("a.toml"), "a = 1\n").unwrap();
+    let o = common::run_cachet(root, root, &["open", "a.toml", "-i", "pub.txt"], b"", &[]);
+    assert_eq!(o.code, 2);
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        "cachet: identity file pub.txt: line 1 is a public key (age1… or ssh-…), not an identity: give the secret key it belongs to (AGE-SECRET-KEY-1…, or the SSH private key)\n"
+    );
+}
