@@ -30,6 +30,17 @@ pub enum Severity {
     Problem,
 }
 
+impl Severity {
+    /// A warning, or a problem under `--strict`.
+    pub fn warning_unless_strict(strict: bool) -> Severity {
+        if strict {
+            Severity::Problem
+        } else {
+            Severity::Warning
+        }
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -308,11 +319,7 @@ pub fn unmatched_globs(environments: &[Environment], files: &[&str], strict: boo
                 .map(|g| Finding {
                     subject: env.name.clone(),
                     value: None,
-                    severity: if strict {
-                        Severity::Problem
-                    } else {
-                        Severity::Warning
-                    },
+                    severity: Severity::warning_unless_strict(strict),
                     kind: FindingKind::GlobMatchesNothing {
                         glob: g.as_str().to_string(),
                     },
@@ -455,11 +462,7 @@ pub fn rotation_finding(env: &Environment, age: &KeyAge, strict: bool) -> Option
     Some(Finding {
         subject: env.name.clone(),
         value: None,
-        severity: if strict {
-            Severity::Problem
-        } else {
-            Severity::Warning
-        },
+        severity: Severity::warning_unless_strict(strict),
         kind: FindingKind::RotationOverdue {
             key_id: env.public_key.key_id(),
             created: age.created,
