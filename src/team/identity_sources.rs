@@ -65,7 +65,7 @@ impl std::fmt::Display for IdentityError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IdentityError::None => f.write_str(
-                "no identity: pass -i FILE, or set CACHET_IDENTITY (the key), CACHET_IDENTITY_FILE or CACHET_IDENTITY_COMMAND, or create ~/.config/cachet/identity.txt with `cachet keygen -o`",
+                "no identity: pass -i FILE, or set CACHET_IDENTITY (the key), CACHET_IDENTITY_FILE or CACHET_IDENTITY_COMMAND; a deploy target takes the environment's key (printed by a member's `cachet env key ENV`), a person their own identity (~/.config/cachet/identity.txt, made once with `cachet keygen -o`)",
             ),
             IdentityError::Parse { source, error } => write!(f, "{source}: {error}"),
             IdentityError::Read { source, error } => write!(f, "{source}: {error}"),
