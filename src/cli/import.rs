@@ -61,12 +61,6 @@ pub fn sops(args: &ImportSopsArgs) -> Result<(), Failure> {
     let explicit = identity::explicit_recipient(args.recipient.recipient.as_deref())?;
     // The environment is the one covering the file that will hold the values.
     let covered = dest.unwrap_or(&args.file);
-    if explicit.is_none() && !covered.exists() {
-        return Err(Failure::usage(format!(
-            "{}: does not exist yet, so .cachet.toml cannot say which environment it belongs to; pass -r age1… (the environment's public key), or create the file first",
-            covered.display()
-        )));
-    }
     let _lock = dest.map(super::lock).transpose()?;
     let text = read_text(&args.file, &name)?;
     let ids = sops_identities(&args.identities)?;
@@ -81,7 +75,14 @@ pub fn sops(args: &ImportSopsArgs) -> Result<(), Failure> {
         note(&format!("{source}: {e}"));
     }
 
-    let target = super::target(covered, explicit, Some(&imported.selection), &args.policy)?;
+    // A new output file belongs to the environment whose files cover its path.
+    let target = super::target_of(
+        covered,
+        explicit,
+        Some(&imported.selection),
+        &args.policy,
+        !covered.exists(),
+    )?;
     let mut sealers = Vec::new();
     let sealer = super::sealer_for(&mut sealers, &target.recipient)?;
     let (sealed, report) =

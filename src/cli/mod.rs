@@ -593,6 +593,17 @@ fn target(
     named: Option<&Selection>,
     args: &PolicyArgs,
 ) -> Result<Target, Failure> {
+    target_of(file, explicit, named, args, false)
+}
+
+/// [`target`], for a file that may not exist yet when `new_file`.
+fn target_of(
+    file: &Path,
+    explicit: Option<PublicKey>,
+    named: Option<&Selection>,
+    args: &PolicyArgs,
+    new_file: bool,
+) -> Result<Target, Failure> {
     Ok(match explicit {
         Some(recipient) => Target {
             recipient,
@@ -607,6 +618,7 @@ fn target(
                     new_key: args.accept_new_key,
                     new_env: args.accept_new_env,
                 },
+                new_file,
             };
             let t = team::with_session(&team::Notes, args.require_pin, |session| {
                 Ok(target::seal_target(file, is_stdin(file), options, session)?)

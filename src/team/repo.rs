@@ -116,7 +116,16 @@ impl Repo {
 
     /// `file`'s path relative to the root, `/`-separated (`None` when outside it).
     pub fn relative(&self, file: &Path) -> Option<String> {
-        let abs = fs::canonicalize(file).ok()?;
+        // A file about to be written (an import's output) resolves by its
+        // directory; its own name is not a link yet.
+        let abs = fs::canonicalize(file).ok().or_else(|| {
+            let name = file.file_name()?;
+            let dir = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            Some(fs::canonicalize(dir).ok()?.join(name))
+        })?;
         let rel = abs.strip_prefix(&self.root).ok()?;
         let parts: Vec<String> = rel
             .components()

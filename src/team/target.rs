@@ -23,6 +23,9 @@ pub struct TargetOptions<'a> {
     pub force: bool,
     /// What changes the caller expects.
     pub accept: Accept,
+    /// The file is about to be created (an import's output), so it need not
+    /// exist yet.
+    pub new_file: bool,
 }
 
 /// The changes a caller said they expect, after checking them.
@@ -275,7 +278,7 @@ pub fn seal_target<C: age::Callbacks>(
         Repo::of_file(file, session.safe)?
     }
     .ok_or(TeamError::NoRecipient)?;
-    if !stdin && !file.exists() {
+    if !stdin && !options.new_file && !file.exists() {
         return Err(TeamError::NoSuchFile(file.display().to_string()));
     }
     let env = repo.environment_of_file(file, stdin, options.env)?.clone();

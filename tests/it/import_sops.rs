@@ -541,3 +541,54 @@ mod enc_value {
         }
     }
 }
+
+/// `import sops FILE -o NEW` into a path an environment covers, with no `-r`:
+/// the new file takes that environment's key, as `seal` would.
+#[test]
+fn an_import_to_a_new_covered_path_takes_its_environment() {
+    let Some(fx) = fixtures() else { return };
+    let s = Scratch::new();
+    let id = s.path("home/.config/cachet/identity.txt");
+    let o = s.run(&["keygen", "-o", id.to_str().unwrap()], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = s.run(
+        &["init", "--env", "production", "--files", "config/prod/**"],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let file = fx.join("sops-nix-test-assets/secrets.yaml");
+    let keys = s.key(&fx, "sops-nix-test-assets/age-keys.txt");
+    fs::create_dir_all(s.path("config/prod")).unwrap();
+    let o = s.run(
+        &[
+            "import",
+            "sops",
+            file.to_str().unwrap(),
+            "-i",
+            keys.to_str().unwrap(),
+            "-o",
+            "config/prod/secrets.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Opened through production's keyring with the member's own identity.
+    let o = s.run(&["open", "config/prod/secrets.yaml"], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("test_key: "), "{}", o.stdout);
+    // A new path no environment covers still needs -r.
+    let o = s.run(
+        &[
+            "import",
+            "sops",
+            file.to_str().unwrap(),
+            "-i",
+            keys.to_str().unwrap(),
+            "-o",
+            "elsewhere.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(!s.path("elsewhere.yaml").exists());
+}
