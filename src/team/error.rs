@@ -299,6 +299,16 @@ pub enum TeamError {
     },
     /// `init` inside the tree of another policy.
     InitInsideTree(PathBuf),
+    /// The identities given hold another environment's key (a deploy target's)
+    /// and neither it nor a keyring opens this environment's values.
+    OtherEnvironmentKey {
+        /// The file and the value's path that needed the key, as shown.
+        at: Option<String>,
+        /// The environment whose key is needed.
+        env: String,
+        /// The environment whose key was given.
+        held: String,
+    },
     /// The policy or a keyring holds an unresolved git merge conflict.
     MergeConflict {
         /// The file, as shown.
@@ -556,6 +566,11 @@ impl std::fmt::Display for TeamError {
                 f,
                 "{file}: this machine sealed it for environment {from}, and {POLICY_FILE} now puts it in environment {to}, whose members would open what you seal; check the history of {POLICY_FILE}, then pass --accept-new-env"
             ),
+            TeamError::OtherEnvironmentKey { at, env, held } => write!(
+                f,
+                "{}environment {env}: the key given is environment {held}'s, which opens neither {env}'s values nor its keyring; give {env}'s key (printed by a member's `cachet env key {env}`)",
+                at.as_ref().map_or(String::new(), |a| format!("{a}: "))
+            ),
             TeamError::MergeConflict {
                 file,
                 keyring: None,
@@ -654,7 +669,8 @@ impl Classified for TeamError {
             | TeamError::NewKeyInKeyring { .. }
             | TeamError::UnvouchedKey { .. }
             | TeamError::EnvironmentChanged { .. }
-            | TeamError::InitInsideTree(_) => ErrorKind::Refused,
+            | TeamError::InitInsideTree(_)
+            | TeamError::OtherEnvironmentKey { .. } => ErrorKind::Refused,
         }
     }
 }

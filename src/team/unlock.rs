@@ -64,7 +64,25 @@ pub fn unlock_for(
         envs.push(e);
     }
     for env in envs {
-        let ring = repo.unlock(&env.name, ids)?;
+        let ring = match repo.unlock(&env.name, ids) {
+            // A deploy target given another environment's key is no member that
+            // was left out: say which key it holds.
+            Err(TeamError::NotAMember(_)) => {
+                let held = ids
+                    .keys()
+                    .iter()
+                    .find_map(|k| repo.policy.environment_of_key(&k.public_key().key_id()));
+                return Err(match held {
+                    Some(other) => TeamError::OtherEnvironmentKey {
+                        at: None,
+                        env: env.name.clone(),
+                        held: other.name.clone(),
+                    },
+                    None => TeamError::NotAMember(env.name.clone()),
+                });
+            }
+            other => other?,
+        };
         let found = differences(env, &ring);
         if !found.is_empty() {
             observer.disagreement(&env.name, &found);
@@ -106,7 +124,18 @@ pub fn with_keys<T>(
             }) if !tried.contains(&id) => {
                 tried.push(id);
                 let before = ids.keys().len();
-                unlocked.extend(unlock_for(file, &[id], ids, (safe, observer))?);
+                let opened =
+                    unlock_for(file, &[id], ids, (safe, observer)).map_err(|e| match e {
+                        TeamError::OtherEnvironmentKey { env, held, .. } => {
+                            TeamError::OtherEnvironmentKey {
+                                at: Some(format!("{name}: {path}")),
+                                env,
+                                held,
+                            }
+                        }
+                        e => e,
+                    })?;
+                unlocked.extend(opened);
                 // No keyring gave the key: a passphrase-protected identity may
                 // hold it itself (an environment key kept under a passphrase).
                 if ids.keys().len() == before {

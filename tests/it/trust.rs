@@ -950,3 +950,49 @@ fn a_merge_conflict_in_team_files_says_how_to_get_out() {
         PROD
     );
 }
+
+/// A deploy target given another environment's key is told which key it holds
+/// and which it needs, not that it is "not a member".
+#[test]
+fn a_deploy_target_with_another_environments_key_is_told_so() {
+    let (w, ada, repo) = team();
+    let staging_key = w
+        .ok(&ada, &repo, &["env", "key", "staging", "--force"])
+        .stdout;
+    let target = w.person("target");
+    let checkout = w.clone(&target, "target");
+    let key_file = target.home.join("staging.key");
+    fs::write(&key_file, &staging_key).unwrap();
+    let mut perms = fs::metadata(&key_file).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o600);
+    fs::set_permissions(&key_file, perms).unwrap();
+    let o = w.run(
+        &target,
+        &checkout,
+        &[
+            "open",
+            "config/prod/app.toml",
+            "-i",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        "cachet: config/prod/app.toml: db.password: environment production: the key given is environment staging's, which opens neither production's values nor its keyring; give production's key (printed by a member's `cachet env key production`)\n"
+    );
+    // Its own environment's file opens.
+    let o = w.run(
+        &target,
+        &checkout,
+        &[
+            "open",
+            "config/staging/app.toml",
+            "-i",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, STAGING);
+}
