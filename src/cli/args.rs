@@ -280,8 +280,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or with --dir write one page per command.
+    Man {
+        /// Write cachet.1 and a page per command (cachet-seal.1, cachet-env-add.1,
+        /// …) into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Who values are sealed to.

@@ -357,9 +357,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut Cli::command(), "cachet", &mut io::stdout());
             Ok(())
         }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut io::stdout())
-            .map_err(|e| Failure::usage(format!("cannot write the man page: {e}"))),
+        Command::Man { dir } => man(dir.as_deref()),
     }
 }
 
@@ -501,6 +499,64 @@ fn new_passphrase() -> Result<Zeroizing<String>, Failure> {
         ));
     }
     Ok(first)
+}
+
+/// The sections of cachet(1) that clap does not know: where identities, pins and
+/// the team files are, and the variables that steer cachet.
+const MAN_ENVIRONMENT_AND_FILES: &str = r#".SH ENVIRONMENT
+.TP
+\fBCACHET_IDENTITY\fR, \fBCACHET_IDENTITY_FILE\fR, \fBCACHET_IDENTITY_COMMAND\fR
+The identity to open with when no \fB\-i\fR is given: the key text, a file, or a command whose output is the key, tried in this order before the identity file below and \fI~/.ssh/id_ed25519\fR, \fI~/.ssh/id_rsa\fR.
+.TP
+\fBCACHET_RECIPIENT\fR
+The public key to seal to when no \fB\-r\fR is given.
+.TP
+\fBCACHET_TRUST\fR
+Environment keys vouched for from outside the repository, \fIENV\fR=\fIKEY\fR separated by commas.
+.TP
+\fBCACHET_REQUIRE_PIN\fR
+Refuse the first use of a key that is neither pinned nor anchored.
+.TP
+\fBCACHET_SAFE_DIRECTORIES\fR
+Repositories (or \fB*\fR) whose team files another user may own.
+.TP
+\fBCACHET_EDITOR\fR, \fBVISUAL\fR, \fBEDITOR\fR
+The editor of \fBcachet edit\fR; \fBCACHET_EDIT_DIR\fR, where its private copy goes.
+.TP
+\fBCACHET_AUDIT_LOG\fR
+The access log of \fBopen\fR, \fBget\fR and \fBexec\fR.
+.TP
+\fBXDG_CONFIG_HOME\fR
+Where cachet's own files are (default \fI~/.config\fR).
+.SH FILES
+.TP
+\fI$XDG_CONFIG_HOME/cachet/identity.txt\fR
+Your identity (made with \fBcachet keygen \-o\fR).
+.TP
+\fI$XDG_CONFIG_HOME/cachet/known_keys.toml\fR
+The environment keys this machine pinned, per repository.
+.TP
+\fI.cachet.toml\fR, \fI.cachet/keys/ENV.age\fR
+A repository's policy and each environment's keyring (spec/policy.md).
+"#;
+
+/// `cachet man [--dir DIR]`.
+fn man(dir: Option<&Path>) -> Result<(), Failure> {
+    let fail = |e: io::Error| Failure::usage(format!("cannot write the man page: {e}"));
+    let mut top = Vec::new();
+    // As the per-command pages are made: `help` gets no page, so the top page
+    // must not name one.
+    clap_mangen::Man::new(Cli::command().disable_help_subcommand(true))
+        .render(&mut top)
+        .map_err(fail)?;
+    top.extend_from_slice(MAN_ENVIRONMENT_AND_FILES.as_bytes());
+    let Some(dir) = dir else {
+        return write_stdout(&top);
+    };
+    fs::create_dir_all(dir)
+        .map_err(|e| Failure::usage(format!("{}: cannot create: {e}", dir.display())))?;
+    clap_mangen::generate_to(Cli::command(), dir).map_err(fail)?;
+    write_file(&dir.join("cachet.1"), &top, Mode::Keep)
 }
 
 /// `n` and `word`, with an `s` unless `n` is 1: "1 file", "2 files".

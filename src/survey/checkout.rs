@@ -37,6 +37,9 @@ pub enum SurveyError {
     NotARevision(String),
     /// `--base` is not a commit of the repository.
     NotACommit(String),
+    /// `--base` is not a commit of this clone, which is shallow: the base's
+    /// history was not fetched.
+    NotFetched(String),
 }
 
 impl std::fmt::Display for SurveyError {
@@ -51,6 +54,10 @@ impl std::fmt::Display for SurveyError {
             SurveyError::NotACommit(base) => {
                 write!(f, "--base {base}: not a commit of this git repository")
             }
+            SurveyError::NotFetched(base) => write!(
+                f,
+                "--base {base}: not a commit of this clone, which is shallow: fetch the base first (`git fetch --deepen=50 origin`, or `git fetch --unshallow`; in CI, check out with full history)"
+            ),
         }
     }
 }
@@ -72,7 +79,8 @@ impl Classified for SurveyError {
             SurveyError::Outside(_)
             | SurveyError::NoSuchPath(_)
             | SurveyError::NotARevision(_)
-            | SurveyError::NotACommit(_) => ErrorKind::Usage,
+            | SurveyError::NotACommit(_)
+            | SurveyError::NotFetched(_) => ErrorKind::Usage,
             _ => ErrorKind::Input,
         }
     }
@@ -275,7 +283,13 @@ pub fn rollbacks(
     )?
     .is_none()
     {
-        return Err(SurveyError::NotACommit(base.to_string()));
+        let shallow = git(&repo.root, &["rev-parse", "--is-shallow-repository"], true)?
+            .is_some_and(|out| out.starts_with(b"true"));
+        return Err(if shallow {
+            SurveyError::NotFetched(base.to_string())
+        } else {
+            SurveyError::NotACommit(base.to_string())
+        });
     }
     // A file renamed or copied since the base is compared with its old self, so
     // moving a rolled-back file does not hide it.

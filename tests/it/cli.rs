@@ -1501,3 +1501,50 @@ fn an_identity_option_naming_a_public_key_says_so() {
         "cachet: identity file pub.txt: line 1 is a public key (age1… or ssh-…), not an identity: give the secret key it belongs to (AGE-SECRET-KEY-1…, or the SSH private key)\n"
     );
 }
+
+/// `cachet man --dir DIR` writes a page for every command the top page names,
+/// and the top page says where identities and pins are and which variables
+/// steer cachet.
+#[test]
+fn man_pages_exist_for_every_command_they_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let o = common::run_cachet(root, root, &["man", "--dir", "man"], b"", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let top = fs::read_to_string(root.join("man/cachet.1")).unwrap();
+    for section in [
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        "known_keys.toml",
+        "CACHET_TRUST",
+    ] {
+        assert!(top.contains(section), "{section}");
+    }
+    // Every page another page refers to (`cachet-seal(1)`) was written.
+    let (mut pages, mut references) = (0, 0);
+    for entry in fs::read_dir(root.join("man")).unwrap() {
+        // roff writes a hyphen as `\-`.
+        let text = fs::read_to_string(entry.unwrap().path())
+            .unwrap()
+            .replace("\\-", "-");
+        pages += 1;
+        for (i, _) in text.match_indices("(1)") {
+            let name: String = text[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if name.starts_with("cachet") {
+                assert!(root.join(format!("man/{name}.1")).exists(), "{name}(1)");
+                references += 1;
+            }
+        }
+    }
+    assert!(pages >= 25, "{pages} pages");
+    assert!(references >= 20, "{references} references to other pages");
+    let o = common::run_cachet(root, root, &["man"], b"", &[]);
+    assert_eq!(o.stdout, top);
+}

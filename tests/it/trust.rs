@@ -996,3 +996,37 @@ fn a_deploy_target_with_another_environments_key_is_told_so() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(o.stdout, STAGING);
 }
+
+/// `check --base` in a shallow clone (CI's default checkout) that lacks the base
+/// says to fetch it, rather than that the revision does not exist.
+#[test]
+fn check_base_in_a_shallow_clone_says_to_fetch_more() {
+    let (w, ada, repo) = team();
+    write(&repo, "config/prod/more.toml", "api_token = \"tok-more\"\n");
+    w.ok(&ada, &repo, &["seal", "config/prod/more.toml"]);
+    w.push(&ada, &repo, "more");
+    let ci = w.person("ci");
+    let url = format!("file://{}", w.dir.path().join("origin.git").display());
+    let shallow = w.dir.path().join("ci-shallow");
+    w.git_in(
+        w.dir.path(),
+        Some(&ci),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &url,
+            shallow.to_str().unwrap(),
+        ],
+    );
+    let o = w.run(&ci, &shallow, &["check", "--base", "HEAD~1"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        "cachet: --base HEAD~1: not a commit of this clone, which is shallow: fetch the base first (`git fetch --deepen=50 origin`, or `git fetch --unshallow`; in CI, check out with full history)\n"
+    );
+    w.git_in(&shallow, Some(&ci), &["fetch", "-q", "--unshallow"]);
+    let o = w.run(&ci, &shallow, &["check", "--base", "HEAD~1"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+}
