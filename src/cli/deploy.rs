@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::args::{AuditArg, InputType, OutputType, VariableArgs};
 use super::team::{Notes, safe_directories};
-use super::{Failure, Input, identity, parse_path, read_input, write_file, write_stdout};
+use super::{Failure, Input, identity, note, parse_path, read_input, write_file, write_stdout};
 
 /// Where access records go: `--audit-log`, else `$CACHET_AUDIT_LOG`, else nowhere.
 pub struct Audit(Option<PathBuf>);
@@ -400,6 +400,15 @@ fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Fa
         override_env: args.override_env,
         keep_identity: args.keep_identity,
     };
+    for v in exported
+        .iter()
+        .filter(|v| !variables::shell_readable(&v.name))
+    {
+        note(&format!(
+            "warning: variable {:?} ({}) has a name a shell cannot read as $NAME; programs that read their environment directly still see it; rename the key if a shell must read it",
+            v.name, v.path
+        ));
+    }
     let env = plan::environment(exported, options, |name| std::env::var_os(name).is_some());
     for name in env.remove {
         process.env_remove(name);

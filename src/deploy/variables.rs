@@ -176,6 +176,16 @@ pub const REFUSED_PREFIXES: &[&str] = &[
     "CACHET_",
 ];
 
+/// Whether a shell can read a variable of this name (`$NAME`): letters, digits
+/// and `_`, not starting with a digit. Other names still reach a program that
+/// reads its environment directly, but not a shell script or `${NAME}` in a
+/// configuration file.
+pub fn shell_readable(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Whether a variable name is refused unless allowed by name.
 pub fn is_refused(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -425,6 +435,10 @@ mod tests {
         assert!(vars(Format::Toml, "ld_preload = \"x\"\n", &options).is_err());
         assert!(!is_refused("NODE_ENV"));
         assert!(!is_refused("DATABASE_PATH"));
+        assert!(shell_readable("DB_PASSWORD") && shell_readable("_x1"));
+        for name in ["MY-APP_API-KEY", "1X", "A.B", ""] {
+            assert!(!shell_readable(name), "{name:?}");
+        }
         for name in [
             "UWSGI_PYTHONPATH",
             "JAVA_OPTS",

@@ -735,3 +735,18 @@ fn exec_with_variables_too_large_to_pass_exits_125() {
         "cachet: true: cannot run: the variables and arguments are too large to pass (the system's limit); pass fewer with --only\n"
     );
 }
+
+/// A variable whose name a shell cannot read (`MY-APP_KEY`) still reaches the
+/// program, with a warning naming it and where it came from.
+#[test]
+fn exec_warns_of_names_a_shell_cannot_read() {
+    let d = Deploy::new();
+    d.write("names.toml", "ok_name = \"w\"\n[my-app]\nkey = \"v\"\n");
+    let (o, vars) = d.exec_env(&["-f", "names.toml"], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(vars.get("MY-APP_KEY").map(String::as_str), Some("v"));
+    assert_eq!(
+        o.stderr,
+        "cachet: warning: variable \"MY-APP_KEY\" (my-app.key) has a name a shell cannot read as $NAME; programs that read their environment directly still see it; rename the key if a shell must read it\n"
+    );
+}
