@@ -1548,3 +1548,31 @@ fn man_pages_exist_for_every_command_they_name() {
     let o = common::run_cachet(root, root, &["man"], b"", &[]);
     assert_eq!(o.stdout, top);
 }
+
+/// One person's file, no policy: `edit -i KEY` re-seals to the key the file's
+/// values are sealed to, without `-r`.
+#[test]
+fn edit_without_a_policy_reseals_to_the_files_own_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
+    let r = o.stdout.trim().to_string();
+    fs::write(
+        root.join("app.toml"),
+        "host = \"db\"\npassword = \"pw-1\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        common::run_cachet(root, root, &["seal", "app.toml", "-r", &r], b"", &[]).code,
+        0
+    );
+    let editor = root.join("editor.sh");
+    fs::write(&editor, "#!/bin/sh\nsed -i 's/pw-1/pw-2/' \"$1\"\n").unwrap();
+    fs::set_permissions(&editor, fs::Permissions::from_mode(0o755)).unwrap();
+    let env = [("CACHET_EDITOR", editor.to_str().unwrap())];
+    let o = common::run_cachet(root, root, &["edit", "app.toml", "-i", "k.txt"], b"", &env);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains(&key_id_of(&r)), "{}", o.stderr);
+    let o = common::run_cachet(root, root, &["open", "app.toml", "-i", "k.txt"], b"", &[]);
+    assert_eq!(o.stdout, "host = \"db\"\npassword = \"pw-2\"\n");
+}
