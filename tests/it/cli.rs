@@ -1340,10 +1340,8 @@ fn init_adds_its_own_files_to_gitignore() {
 /// --create, and fills a YAML `key:` left empty without it.
 #[test]
 fn set_adds_a_key_only_with_create() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, r) = dir_with_key();
     let root = dir.path();
-    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
-    let r = o.stdout.trim().to_string();
     let text = "[database]\npassword = \"old\"\n";
     fs::write(root.join("app.toml"), text).unwrap();
     let o = common::run_cachet(
@@ -1392,10 +1390,8 @@ fn set_adds_a_key_only_with_create() {
 /// anything, instead of running vi onto stdout (a CI log).
 #[test]
 fn edit_without_an_editor_or_a_terminal_refuses() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, r) = dir_with_key();
     let root = dir.path();
-    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
-    let r = o.stdout.trim().to_string();
     fs::write(root.join("app.toml"), "password = \"hunter2\"\n").unwrap();
     let o = common::run_cachet(root, root, &["seal", "app.toml", "-r", &r], b"", &[]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -1422,10 +1418,8 @@ fn edit_without_an_editor_or_a_terminal_refuses() {
 /// `--stdout > SEALED` leaves) is refused rather than sealed anew.
 #[test]
 fn seal_like_writes_its_result_over_the_sealed_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, r) = dir_with_key();
     let root = dir.path();
-    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
-    let r = o.stdout.trim().to_string();
     fs::write(
         root.join("app.toml"),
         "host = \"db\"\npassword = \"pw-1\"\napi_token = \"tok-1\"\n",
@@ -1553,10 +1547,8 @@ fn man_pages_exist_for_every_command_they_name() {
 /// values are sealed to, without `-r`.
 #[test]
 fn edit_without_a_policy_reseals_to_the_files_own_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, r) = dir_with_key();
     let root = dir.path();
-    let o = common::run_cachet(root, root, &["keygen", "-o", "k.txt"], b"", &[]);
-    let r = o.stdout.trim().to_string();
     fs::write(
         root.join("app.toml"),
         "host = \"db\"\npassword = \"pw-1\"\n",
@@ -1575,4 +1567,14 @@ fn edit_without_a_policy_reseals_to_the_files_own_key() {
     assert!(o.stderr.contains(&key_id_of(&r)), "{}", o.stderr);
     let o = common::run_cachet(root, root, &["open", "app.toml", "-i", "k.txt"], b"", &[]);
     assert_eq!(o.stdout, "host = \"db\"\npassword = \"pw-2\"\n");
+}
+
+/// A scratch directory (also the home) holding an identity `k.txt`, and its
+/// public key.
+fn dir_with_key() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let o = common::run_cachet(dir.path(), dir.path(), &["keygen", "-o", "k.txt"], b"", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = o.stdout.trim().to_string();
+    (dir, r)
 }
