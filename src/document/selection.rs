@@ -118,24 +118,52 @@ pub fn name_is_secret(name: &str) -> bool {
 /// reads URLs and PEM blocks with the same functions, in
 /// [`crate::survey::credential`]).
 pub fn content_is_secret(s: &str) -> bool {
-    url_password(s.trim()).is_some_and(|pw| !pw.is_empty())
-        || pem_private_key_header(s)
-        || s.contains("AGE-SECRET-KEY-1")
-        || connection_string_password(s)
+    content_rule(s).is_some()
 }
 
-/// Whether `s` is a `;`-separated connection string (`Server=db;Password=pw;`)
-/// with a non-empty `Password=` or `Pwd=` part.
-pub fn connection_string_password(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(';').collect();
-    parts.len() >= 2
-        && parts.iter().any(|part| {
-            part.split_once('=').is_some_and(|(name, value)| {
-                let name = name.trim();
-                (name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("pwd"))
-                    && !value.trim().is_empty()
-            })
-        })
+/// A content rule of sealing (`spec/format.md`, "Default rule").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentRule {
+    /// A PEM private key header.
+    PemPrivateKey,
+    /// An age secret key.
+    AgeSecretKey,
+    /// A `;`-separated connection string with a password.
+    ConnectionStringPassword,
+    /// A URL with a password.
+    UrlWithPassword,
+}
+
+/// The content rule `s` meets, the first in [`ContentRule`]'s order.
+pub fn content_rule(s: &str) -> Option<ContentRule> {
+    if pem_private_key_header(s) {
+        Some(ContentRule::PemPrivateKey)
+    } else if s.contains("AGE-SECRET-KEY-1") {
+        Some(ContentRule::AgeSecretKey)
+    } else if connection_string_password(s).is_some() {
+        Some(ContentRule::ConnectionStringPassword)
+    } else if url_password(s.trim()).is_some_and(|pw| !pw.is_empty()) {
+        Some(ContentRule::UrlWithPassword)
+    } else {
+        None
+    }
+}
+
+/// The password of a `;`-separated connection string (`Server=db;Password=pw;`):
+/// the first non-empty value of a `Password=` or `Pwd=` part (names compared
+/// without regard to case), trimmed; `None` for a string of one part.
+pub fn connection_string_password(s: &str) -> Option<&str> {
+    if !s.contains(';') {
+        return None;
+    }
+    s.split(';').find_map(|part| {
+        let (name, value) = part.split_once('=')?;
+        let name = name.trim();
+        let value = value.trim();
+        ((name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("pwd"))
+            && !value.is_empty())
+        .then_some(value)
+    })
 }
 
 /// The password of a URL `scheme://user:password@host…` that makes up all of `s`

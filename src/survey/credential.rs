@@ -26,16 +26,6 @@ use crate::document::selection::{
     authority_password, connection_string_password, is_scheme, pem_private_key_bodies,
 };
 
-/// The password of a `;`-separated connection string.
-fn connection_password(s: &str) -> Option<&str> {
-    s.split(';').find_map(|part| {
-        let (name, value) = part.split_once('=')?;
-        let name = name.trim();
-        (name.eq_ignore_ascii_case("password") || name.eq_ignore_ascii_case("pwd"))
-            .then(|| value.trim())
-    })
-}
-
 /// A kind of credential recognised by its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -169,10 +159,9 @@ pub fn holds(kind: CredentialKind, s: &str) -> bool {
     match kind {
         CredentialKind::UrlWithPassword => urls_with_real_password(s),
         CredentialKind::PemPrivateKey => pem_private_key_block(s),
-        CredentialKind::ConnectionStringPassword => connection_string_password(s)
-            .then(|| connection_password(s))
-            .flatten()
-            .is_some_and(|pw| !is_placeholder(pw)),
+        CredentialKind::ConnectionStringPassword => {
+            connection_string_password(s).is_some_and(|pw| !is_placeholder(pw))
+        }
         other => token_patterns()
             .iter()
             .filter(|(k, _)| *k == other)

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::credential::{self, CredentialKind};
 use crate::document::Error;
-use crate::document::selection::{self, Selection};
+use crate::document::selection::{self, ContentRule, Selection};
 use crate::format::{Format, Node};
 use crate::path::ValuePath;
 use crate::seal::{Conflict, KeyId, OpenError, SealedAt, Token};
@@ -151,15 +151,12 @@ fn seal_reason(
     }
     Some(if path.name().is_some_and(selection::name_is_secret) {
         SealReason::Name
-    } else if let Some(s) = string.filter(|s| selection::content_is_secret(s)) {
-        SealReason::Content(if selection::pem_private_key_header(s) {
-            CredentialKind::PemPrivateKey
-        } else if s.contains("AGE-SECRET-KEY-1") {
-            CredentialKind::AgeSecretKey
-        } else if selection::connection_string_password(s) {
-            CredentialKind::ConnectionStringPassword
-        } else {
-            CredentialKind::UrlWithPassword
+    } else if let Some(rule) = string.and_then(selection::content_rule) {
+        SealReason::Content(match rule {
+            ContentRule::PemPrivateKey => CredentialKind::PemPrivateKey,
+            ContentRule::AgeSecretKey => CredentialKind::AgeSecretKey,
+            ContentRule::ConnectionStringPassword => CredentialKind::ConnectionStringPassword,
+            ContentRule::UrlWithPassword => CredentialKind::UrlWithPassword,
         })
     } else {
         SealReason::PolicyGlob

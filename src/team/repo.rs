@@ -96,11 +96,7 @@ impl Repo {
 
     /// The repository a file belongs to (found from the file's directory).
     pub fn of_file(file: &Path, safe: &SafeDirectories) -> Result<Option<Repo>, TeamError> {
-        let dir = match file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        Repo::find_from(dir, safe)
+        Repo::find_from(atomic::parent_dir(file), safe)
     }
 
     /// Refuses to create a policy in `dir` inside the tree of another: there is
@@ -120,11 +116,7 @@ impl Repo {
         // directory; its own name is not a link yet.
         let abs = fs::canonicalize(file).ok().or_else(|| {
             let name = file.file_name()?;
-            let dir = match file.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            Some(fs::canonicalize(dir).ok()?.join(name))
+            Some(fs::canonicalize(atomic::parent_dir(file)).ok()?.join(name))
         })?;
         let rel = abs.strip_prefix(&self.root).ok()?;
         let parts: Vec<String> = rel

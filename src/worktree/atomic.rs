@@ -73,7 +73,8 @@ pub enum Mode {
     Private,
 }
 
-fn parent_dir(path: &Path) -> &Path {
+/// The directory `path` is in: its parent, or `.` for a bare file name.
+pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
