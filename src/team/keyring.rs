@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use std::fmt;
 
 use crate::error::{Classified, ErrorKind};
-use crate::seal::key::{Identities, KeyError, SecretKey};
+use crate::seal::key::{Identities, KeyError, KeyId, SecretKey};
 use crate::seal::token::SealedAt;
 use crate::team::member::{Member, MemberRecipient};
 
@@ -71,6 +71,14 @@ impl Keyring {
         };
         k.members.sort();
         k
+    }
+
+    /// Whether `key` is a retired key of this keyring (a policy still naming one
+    /// is a rotation in progress).
+    pub fn has_retired(&self, key: &KeyId) -> bool {
+        self.keys
+            .iter()
+            .any(|k| k.retired.is_some() && k.secret.public_key().key_id() == *key)
     }
 
     /// The current key (the one that is not retired).

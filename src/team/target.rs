@@ -136,11 +136,7 @@ pub fn vouch<C: age::Callbacks>(
                     // The policy's key retired in the keyring looks like a rotation
                     // in progress; finishing it is `rotate`'s job, with a key of its
                     // own (the keyring's new key is nobody's word here).
-                    let retired = ring
-                        .keys
-                        .iter()
-                        .any(|k| k.retired.is_some() && k.secret.public_key().key_id() == key);
-                    return Err(if retired {
+                    return Err(if ring.has_retired(&key) {
                         TeamError::NewKeyInKeyring {
                             env: env.name.clone(),
                             key: current,

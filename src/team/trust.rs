@@ -164,11 +164,7 @@ pub fn require_agreement(env: &Environment, ring: &Keyring) -> Result<(), TeamEr
 /// leaves: the policy still naming the key the keyring just retired. Returns
 /// whether the policy is in that state.
 pub fn require_agreement_or_rotation(env: &Environment, ring: &Keyring) -> Result<bool, TeamError> {
-    let policy_names_retired = ring
-        .keys
-        .iter()
-        .any(|k| k.retired.is_some() && k.secret.public_key() == env.public_key);
-    if !policy_names_retired {
+    if !ring.has_retired(&env.public_key.key_id()) {
         require_agreement(env, ring)?;
         return Ok(false);
     }
