@@ -1154,3 +1154,42 @@ pub fn yaml_loaders(data: &[u8]) {
         );
     }
 }
+
+/// An attestation line or sidecar never panics a reader; one that parses prints
+/// back to exactly its text; any text that attests verifies afterwards as the
+/// file it was attested for, and not as another; every error is one line.
+pub fn attestation(data: &[u8]) {
+    use cachet::document::attestation::{self, AttestKey};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let key = SecretKey::from_bytes([0x42; 32]);
+    let mut ids = Identities::new();
+    ids.push(key.clone());
+    let attester = AttestKey::derive(&key);
+    let at = SealedAt::parse("20261207T120000Z").unwrap();
+    let file = std::path::Path::new("/srv/config/app");
+    for &format in Format::all() {
+        let split = attestation::split(format, text);
+        assert!(text.starts_with(split.body));
+        match split.parse() {
+            Ok(Some(a)) => assert_eq!(Some(a.to_string().as_str()), split.attestation),
+            Ok(None) => {}
+            Err(e) => assert_one_line("attestation", &e.to_string(), text),
+        }
+        if let Err(e) = attestation::verify_file(format, file, text, Some(text), &ids) {
+            assert_one_line("attestation", &e.to_string(), text);
+        }
+        if let Ok((attested, made)) =
+            attestation::attest(format, text, ("config/app", "x"), &attester, at)
+        {
+            let sidecar = attestation::sidecar_text(&made);
+            let got = attestation::verify_file(format, file, &attested, Some(&sidecar), &ids);
+            assert_eq!(got.as_ref(), Ok(&made), "{format:?}: {text:?}");
+            let other = std::path::Path::new("/srv/config/other");
+            assert!(
+                attestation::verify_file(format, other, &attested, Some(&sidecar), &ids).is_err()
+            );
+        }
+    }
+}

@@ -48,7 +48,7 @@
 //! | [`worktree`] | atomic writes and locks, the walk of a tree, git | security.md 3, audit.md 1 |
 //! | [`format`] | one module per file format, typed scalars | format.md 8 |
 //! | [`seal`] | keys, the token, sealing and opening one value | format.md 1–7, 9.1–9.2, git.md 3 |
-//! | [`document`] | seal, open, get, set, re-seal, merge, re-key, typed trees | format.md 9.3–10, git.md 1–2, deploy.md 1 |
+//! | [`document`] | seal, open, get, set, re-seal, merge, re-key, typed trees, attestations | format.md 9.3–10, git.md 1–2, deploy.md 1, attest.md |
 //! | [`team`] | policy, members, keyrings, pins, identity files, repository rules | policy.md, identity.md |
 //! | [`survey`] | the state of every file and value, findings, inventory | audit.md |
 //! | [`deploy`] | variables, conversions, the access log | deploy.md |

@@ -177,6 +177,8 @@ pub enum Command {
         #[command(flatten)]
         audit: AuditArg,
         #[command(flatten)]
+        attested: AttestedArg,
+        #[command(flatten)]
         input: InputTypeArg,
     },
     /// Print one value's content (a string without its quotes).
@@ -194,6 +196,8 @@ pub enum Command {
         identity: IdentityArg,
         #[command(flatten)]
         audit: AuditArg,
+        #[command(flatten)]
+        attested: AttestedArg,
         #[command(flatten)]
         input: InputTypeArg,
     },
@@ -218,6 +222,8 @@ pub enum Command {
         keep_identity: bool,
         #[command(flatten)]
         audit: AuditArg,
+        #[command(flatten)]
+        attested: AttestedArg,
         #[command(flatten)]
         input: InputTypeArg,
         /// The command and its arguments, after `--`.
@@ -261,6 +267,10 @@ pub enum Command {
     /// the rest stays plain.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Approve files as a holder of their environment's key: list what changed
+    /// since git's HEAD, then sign each file's exact bytes (spec/attest.md), so
+    /// that `--require-attested` deploys run it.
+    Attest(AttestArgs),
     /// Edit a sealed file in $CACHET_EDITOR, $VISUAL or $EDITOR: opened into a
     /// private temporary file, re-sealed afterwards, unchanged values keeping their
     /// exact sealed text.
@@ -323,6 +333,10 @@ pub struct PolicyArgs {
     /// no members).
     #[arg(long)]
     pub force: bool,
+    /// Do not attest what is written, even with the environment's key at hand:
+    /// the file is left proposed (spec/attest.md).
+    #[arg(long)]
+    pub no_attest: bool,
 }
 
 /// The options of a new environment.
@@ -507,6 +521,31 @@ pub struct AuditArg {
     /// stderr. Default: $CACHET_AUDIT_LOG.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+}
+
+/// The arguments of `attest`.
+#[derive(Args, Debug)]
+pub struct AttestArgs {
+    /// The files to approve.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+    /// Approve without asking (what changed is still listed).
+    #[arg(short, long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub input: InputTypeArg,
+}
+
+/// Whether a file must carry a valid attestation to be opened.
+#[derive(Args, Debug)]
+pub struct AttestedArg {
+    /// Refuse a file that no key holder attested, or that changed since
+    /// (spec/attest.md); nothing is opened, shown or run. Default:
+    /// $CACHET_REQUIRE_ATTESTED.
+    #[arg(long, env = "CACHET_REQUIRE_ATTESTED", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub require_attested: bool,
 }
 
 /// Formats of `open --output-type`.
@@ -699,6 +738,9 @@ pub struct MergeArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub identity: IdentityArg,
+    /// Do not attest the merged file, even with its environment's key at hand.
+    #[arg(long)]
+    pub no_attest: bool,
 }
 
 /// `cachet git …`

@@ -2,6 +2,7 @@
 //! only checked), `get` and `exec`, and the access log they write.
 
 use std::ffi::OsString;
+use std::fs;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -10,18 +11,27 @@ use cachet::deploy::access_log::{self, AccessRecord};
 use cachet::deploy::exec::{self as plan, ExecOptions};
 use cachet::deploy::export;
 use cachet::deploy::variables::{self, Case, Variable, VariableOptions};
+use cachet::document::attestation::{self, AttestError, Attestation};
 use cachet::team::identity_file::IdentitySet;
 use cachet::team::unlock::{self, KeyringOpened};
 use cachet::worktree::atomic::Mode;
-use cachet::{KeyId, PathGlob, SealedAt, ValuePath};
+use cachet::{Format, KeyId, PathGlob, SealedAt, ValuePath};
 use zeroize::Zeroizing;
 
-use super::args::{AuditArg, InputType, OutputType, VariableArgs};
+use super::args::{AttestedArg, AuditArg, InputType, OutputType, VariableArgs};
 use super::team::{Notes, safe_directories};
 use super::{Failure, Input, identity, note, parse_path, read_input, write_file, write_stdout};
 
-/// Where access records go: `--audit-log`, else `$CACHET_AUDIT_LOG`, else nowhere.
-pub struct Audit(Option<PathBuf>);
+/// What the commands that open files record and require: where access records
+/// go (`--audit-log`, else `$CACHET_AUDIT_LOG`, else nowhere), and whether a file
+/// must be attested before anything in it is opened.
+#[derive(Clone)]
+pub struct Reading {
+    log: Option<PathBuf>,
+    require_attested: bool,
+    /// Check the attestation of every file opened, to report it.
+    report_attested: bool,
+}
 
 /// What the access log says of one file a command read.
 #[derive(Default)]
@@ -32,15 +42,21 @@ struct Access {
     paths: Vec<(u32, ValuePath)>,
     identity: Option<String>,
     member: Option<String>,
+    /// The file's attestation, when it was checked.
+    attested: Option<Result<Attestation, cachet::Error>>,
 }
 
-impl Audit {
-    pub fn new(arg: &AuditArg) -> Audit {
-        Audit(arg.audit_log.clone().or_else(|| {
-            std::env::var_os("CACHET_AUDIT_LOG")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        }))
+impl Reading {
+    pub fn new(arg: &AuditArg, attested: &AttestedArg) -> Reading {
+        Reading {
+            log: arg.audit_log.clone().or_else(|| {
+                std::env::var_os("CACHET_AUDIT_LOG")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            }),
+            require_attested: attested.require_attested,
+            report_attested: false,
+        }
     }
 
     /// Logs a command's access to `files` with its outcome, then returns that
@@ -57,7 +73,7 @@ impl Audit {
         accesses: &[Access],
         outcome: Result<T, Failure>,
     ) -> Result<T, Failure> {
-        let Some(target) = &self.0 else {
+        let Some(target) = &self.log else {
             return outcome;
         };
         let error = outcome.as_ref().err().map(|f| f.message.as_str());
@@ -108,11 +124,21 @@ pub(super) fn identities_for(
     inputs: &[&Input],
     identities: &[PathBuf],
 ) -> Result<IdentitySet, Failure> {
+    identities_needed(inputs, identities, false)
+}
+
+/// [`identities_for`], and always when `attested` (an attestation is checked
+/// with the environment's key even in a file with no sealed value).
+fn identities_needed(
+    inputs: &[&Input],
+    identities: &[PathBuf],
+    attested: bool,
+) -> Result<IdentitySet, Failure> {
     let sealed = |input: &&Input| {
         cachet::list_values(input.format, &input.text)
             .is_ok_and(|values| values.iter().any(|v| v.sealed.is_some()))
     };
-    if identities.is_empty() && !inputs.iter().any(sealed) {
+    if !attested && identities.is_empty() && !inputs.iter().any(sealed) {
         return Ok(IdentitySet::new());
     }
     identity::load(identities)
@@ -140,16 +166,32 @@ pub(super) fn with_keys<T>(
 fn open_file<T>(
     (file, input): (&Path, &Input),
     ids: &mut IdentitySet,
-    audit: &Audit,
+    audit: &Reading,
     wanted: impl Fn(u32, &ValuePath) -> bool,
     f: impl Fn(&cachet::Identities) -> Result<T, cachet::Error>,
 ) -> (Result<T, Failure>, Access) {
-    let result = with_keys(file, &input.name, ids, f);
+    let require = audit.require_attested;
+    // Checked before anything is opened; the keyring is opened for it if need be.
+    let verified = std::cell::RefCell::new(None);
+    let result = with_keys(file, &input.name, ids, |keys| {
+        if require {
+            *verified.borrow_mut() = Some(attestation_of(file, input, keys)?);
+        }
+        f(keys)
+    });
+    let attested = match verified.into_inner() {
+        Some(a) => Some(Ok(a)),
+        None if audit.report_attested && result.is_ok() => {
+            Some(attestation_of(file, input, ids.keys()))
+        }
+        None => None,
+    };
     let mut access = Access {
         file: input.name.clone(),
+        attested,
         ..Access::default()
     };
-    if audit.0.is_none() {
+    if audit.log.is_none() {
         return (result.map(|(t, _)| t), access);
     }
     // What the file holds, read without a key; an unreadable file has none.
@@ -183,6 +225,57 @@ fn open_file<T>(
     (result.map(|(t, _)| t), access)
 }
 
+/// The attestation of `input`, read from `file`, verified with `keys`
+/// (`spec/attest.md` section 5).
+fn attestation_of(
+    file: &Path,
+    input: &Input,
+    keys: &cachet::Identities,
+) -> Result<Attestation, cachet::Error> {
+    let unverifiable = |why| cachet::Error::Attestation(AttestError::Malformed(why));
+    if super::is_stdin(file) {
+        return Err(unverifiable(
+            "standard input has no file name to check it against; name the file",
+        ));
+    }
+    // The name is checked against where the file really is, not how it was named.
+    let path = match (file.parent(), file.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            fs::canonicalize(dir).map(|d| d.join(name))
+        }
+        _ => fs::canonicalize(file),
+    }
+    .map_err(|_| unverifiable("the file's directory cannot be resolved"))?;
+    let sidecar = match input.format {
+        Format::Json => fs::read_to_string(attestation::sidecar_path(file)).ok(),
+        _ => None,
+    };
+    attestation::verify_file(input.format, &path, &input.text, sidecar.as_deref(), keys)
+}
+
+/// What `open --check` says of a file's attestation.
+fn attested_note(file: &str, attested: &Result<Attestation, cachet::Error>) -> String {
+    match attested {
+        Ok(a) if a.approver.is_empty() => format!(
+            "{file}: attested at {} with key id {}",
+            a.attested_at.rfc3339(),
+            a.key_id
+        ),
+        Ok(a) => format!(
+            "{file}: attested by {} at {} with key id {}",
+            a.approver,
+            a.attested_at.rfc3339(),
+            a.key_id
+        ),
+        Err(e) => format!("{file}: {e}"),
+    }
+}
+
 /// The options of `open`.
 pub struct OpenArgs<'a> {
     pub output: Option<&'a Path>,
@@ -198,7 +291,7 @@ pub fn open(
     identities: &[PathBuf],
     input_type: Option<InputType>,
     args: &OpenArgs<'_>,
-    audit: &Audit,
+    audit: &Reading,
 ) -> Result<(), Failure> {
     let options = variable_options(args.variables)?;
     let names_variables = matches!(
@@ -238,6 +331,10 @@ pub fn open(
         secret,
     });
     let mut accesses = Vec::new();
+    let audit = &Reading {
+        report_attested: args.check,
+        ..audit.clone()
+    };
     let opened = open_converted(
         (file, input_type, identities),
         conversion.as_ref(),
@@ -247,6 +344,15 @@ pub fn open(
     let text = audit.finish("open", &[file], &accesses, opened)?;
     if args.check {
         // Every value opened, in memory only: the exit status is the answer.
+        // A file without attestation is no news; one with it is reported.
+        if let Some(Some(attested)) = accesses.first().map(|a| &a.attested)
+            && !matches!(
+                attested,
+                Err(cachet::Error::Attestation(AttestError::Missing))
+            )
+        {
+            note(&attested_note(&accesses[0].file, attested));
+        }
         return Ok(());
     }
     match args.output {
@@ -272,11 +378,11 @@ struct Conversion<'a> {
 fn open_converted(
     (file, input_type, identities): (&Path, Option<InputType>, &[PathBuf]),
     conversion: Option<&Conversion<'_>>,
-    audit: &Audit,
+    audit: &Reading,
     accesses: &mut Vec<Access>,
 ) -> Result<Zeroizing<String>, Failure> {
     let input = read_input(file, input_type)?;
-    let mut ids = identities_for(&[&input], identities)?;
+    let mut ids = identities_needed(&[&input], identities, audit.require_attested)?;
     let source = (file, &input);
     let everything = |_: u32, _: &ValuePath| true;
     let Some(conversion) = conversion else {
@@ -332,13 +438,13 @@ pub fn get(
     (document, path): (u32, &str),
     identities: &[PathBuf],
     input_type: Option<InputType>,
-    audit: &Audit,
+    audit: &Reading,
 ) -> Result<(), Failure> {
     let path = parse_path(path)?;
     let mut accesses = Vec::new();
     let mut read = || {
         let input = read_input(file, input_type)?;
-        let mut ids = identities_for(&[&input], identities)?;
+        let mut ids = identities_needed(&[&input], identities, audit.require_attested)?;
         let (value, access) = open_file(
             (file, &input),
             &mut ids,
@@ -374,7 +480,7 @@ pub struct ExecArgs<'a> {
 /// Returns only on failure: on Unix the command replaces this process.
 /// A failure of cachet itself exits 125 (as `env` and `docker run` do), so the
 /// program's own statuses 1 and 2 stay unambiguous.
-pub fn exec(args: &ExecArgs<'_>, audit: &Audit) -> Failure {
+pub fn exec(args: &ExecArgs<'_>, audit: &Reading) -> Failure {
     match prepare(args, audit) {
         Ok((mut process, program)) => run(&mut process, &program),
         Err(f) => Failure::exit(EXEC_FAILED, f.message),
@@ -385,7 +491,7 @@ pub fn exec(args: &ExecArgs<'_>, audit: &Audit) -> Failure {
 pub const EXEC_FAILED: u8 = 125;
 
 /// Everything up to the point of running the command.
-fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Failure> {
+fn prepare(args: &ExecArgs<'_>, audit: &Reading) -> Result<(Process, OsString), Failure> {
     let mut accesses = Vec::new();
     let exported = exported_variables(args, audit, &mut accesses);
     let files: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
@@ -422,7 +528,7 @@ fn prepare(args: &ExecArgs<'_>, audit: &Audit) -> Result<(Process, OsString), Fa
 /// The variables of every file of `exec`, noting what was opened.
 fn exported_variables(
     args: &ExecArgs<'_>,
-    audit: &Audit,
+    audit: &Reading,
     accesses: &mut Vec<Access>,
 ) -> Result<Vec<Variable>, Failure> {
     let options = variable_options(args.variables)?;
@@ -431,7 +537,11 @@ fn exported_variables(
         .iter()
         .map(|f| read_input(f, args.input_type))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut ids = identities_for(&inputs.iter().collect::<Vec<_>>(), args.identities)?;
+    let mut ids = identities_needed(
+        &inputs.iter().collect::<Vec<_>>(),
+        args.identities,
+        audit.require_attested,
+    )?;
     // One file must not give a name twice; a later file wins over an earlier one.
     let mut per_file: Vec<Vec<Variable>> = Vec::new();
     for (file, input) in args.files.iter().zip(&inputs) {

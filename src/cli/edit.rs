@@ -16,6 +16,8 @@ use cachet::worktree::atomic::Mode;
 use cachet::{Format, Sealer};
 use zeroize::Zeroizing;
 
+use cachet::document::attestation;
+
 use super::args::{DiffArgs, EditArgs, InputType, MergeArgs, PolicyArgs};
 use super::deploy::{identities_for, with_keys};
 use super::{
@@ -77,7 +79,7 @@ pub fn seal_like(
     })?;
     let (out, report) = cachet::reseal(
         plain.format,
-        &sealed.text,
+        attestation::split(plain.format, &sealed.text).body,
         ids.keys(),
         &plain.text,
         &target.selection,
@@ -87,7 +89,14 @@ pub fn seal_like(
     let Some(dest) = dest else {
         return write_stdout(out.as_bytes());
     };
-    write_file(dest, out.as_bytes(), Mode::Keep)?;
+    // What DEST held before, for whether it carried an attestation.
+    let old = fs::read_to_string(dest).unwrap_or_default();
+    let attested = super::attest::write_changed(
+        dest,
+        (&dest.display().to_string(), plain.format, &old),
+        &out,
+        (!policy.no_attest, target.policy.is_some()),
+    )?;
     note(&format!(
         "{}: sealed {} value{} anew {}, kept {} unchanged from {}",
         dest.display(),
@@ -97,6 +106,9 @@ pub fn seal_like(
         report.kept,
         sealed.name
     ));
+    if let Some(attested) = attested {
+        note(&attested);
+    }
     Ok(())
 }
 
@@ -484,8 +496,10 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
     let _lock = lock_in_place(file)?;
     let input = read_input(file, args.input.input_type)?;
     let mut ids = identities_for(&[&input], &args.identity.identities)?;
+    // The attestation line is not shown: it is made anew (or dropped) on writing.
+    let body = attestation::split(input.format, &input.text).body;
     let view = with_keys(file, &input.name, &mut ids, |k| {
-        cachet::open_for_edit(input.format, &input.text, k)
+        cachet::open_for_edit(input.format, body, k)
     })?
     .0;
     let base_name = file
@@ -526,14 +540,19 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("recipient: {e}")))?;
         match cachet::reseal(
             input.format,
-            &input.text,
+            body,
             ids.keys(),
             &edited,
             &target.selection,
             &mut sealer,
         ) {
             Ok((out, report)) => {
-                write_file(file, out.as_bytes(), Mode::Keep)?;
+                let attested = super::attest::write_changed(
+                    file,
+                    (&input.name, input.format, &input.text),
+                    &out,
+                    (!args.policy.no_attest, target.policy.is_some()),
+                )?;
                 note(&format!(
                     "{}: sealed {} value{} anew {}, kept {} unchanged",
                     input.name,
@@ -542,6 +561,9 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
                     target.destination(),
                     report.kept
                 ));
+                if let Some(attested) = attested {
+                    note(&attested);
+                }
                 return Ok(());
             }
             Err(e) if fixable(&e) && ask_reopen(&format!("{}: {e}", input.name)) => {}
@@ -602,8 +624,10 @@ fn opened_for_diff(
     // git's copy lives outside the repository: a bare name makes the keyring
     // lookup start from the current directory.
     let here = Path::new(&name);
+    // The opened view leaves the attestation line out, as `open` does.
+    let body = attestation::split(format, text).body;
     let view = with_keys(here, &name, &mut ids, |k| {
-        cachet::open_for_edit(format, text, k)
+        cachet::open_for_edit(format, body, k)
     })?;
     Ok(Some(view.0.text))
 }
@@ -616,6 +640,14 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     };
     let read = |p: &Path| read_input(p, input_type_of(format));
     let (o, a, b) = (read(&args.base)?, read(&args.ours)?, read(&args.theirs)?);
+    // Each side's attestation approves that side only; the three are git's
+    // temporary copies, merged without them (a line merge of two attestation
+    // lines would be a conflict), and the result is attested anew or proposed.
+    let (o, a, b) = (
+        without_attestation(&args.base, o)?,
+        without_attestation(&args.ours, a)?,
+        without_attestation(&args.theirs, b)?,
+    );
     let mut ids = match identities_for(&[&o, &a, &b], &args.identity.identities) {
         Ok(ids) => ids,
         Err(f) => {
@@ -637,8 +669,19 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     });
     match result {
         Ok((Ok(merged), _)) => {
-            write_file(&args.ours, merged.text.as_bytes(), Mode::Keep)?;
-            if merged.conflicts.is_empty() {
+            if !merged.conflicts.is_empty() {
+                write_file(&args.ours, merged.text.as_bytes(), Mode::Keep)?;
+            } else {
+                let attested = super::attest::write_changed_as(
+                    &args.path,
+                    &args.ours,
+                    (&shown, format, ""),
+                    &merged.text,
+                    (!args.no_attest, false),
+                )?;
+                if let Some(attested) = attested {
+                    note(&attested);
+                }
                 return Ok(());
             }
             let paths: Vec<String> = merged
@@ -661,6 +704,18 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
             line_merge(args, None)
         }
     }
+}
+
+/// `input`, read from `path`, without its attestation line: the file is
+/// rewritten when it had one.
+fn without_attestation(path: &Path, input: Input) -> Result<Input, Failure> {
+    let body = attestation::split(input.format, &input.text).body;
+    if body.len() == input.text.len() {
+        return Ok(input);
+    }
+    let text = Zeroizing::new(body.to_string());
+    write_file(path, text.as_bytes(), Mode::Keep)?;
+    Ok(Input { text, ..input })
 }
 
 /// git's own line merge of %A (in place), %O and %B, or of %A, %O and `theirs`

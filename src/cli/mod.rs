@@ -3,6 +3,7 @@
 //! one line on stderr and an exit status.
 
 mod args;
+mod attest;
 mod check;
 mod deploy;
 mod edit;
@@ -17,6 +18,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cachet::document::attestation;
 use cachet::seal::generate::Charset;
 use cachet::team::rotation::RotateOptions;
 use cachet::team::target::{self, Accept, SealTarget, TargetOptions};
@@ -278,6 +280,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             check,
             variables,
             audit,
+            attested,
             input,
         } => deploy::open(
             &file,
@@ -291,7 +294,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 check,
                 variables: &variables,
             },
-            &deploy::Audit::new(&audit),
+            &deploy::Reading::new(&audit, &attested),
         ),
         Command::Get {
             file,
@@ -299,13 +302,14 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             document,
             identity,
             audit,
+            attested,
             input,
         } => deploy::get(
             &file,
             (document, &path),
             &identity.identities,
             input.input_type,
-            &deploy::Audit::new(&audit),
+            &deploy::Reading::new(&audit, &attested),
         ),
         Command::Exec {
             files,
@@ -314,6 +318,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             override_env,
             keep_identity,
             audit,
+            attested,
             input,
             command,
         } => Err(deploy::exec(
@@ -326,7 +331,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 keep_identity,
                 command: &command,
             },
-            &deploy::Audit::new(&audit),
+            &deploy::Reading::new(&audit, &attested),
         )),
         Command::Set {
             file,
@@ -349,6 +354,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             input.input_type,
         ),
         Command::Import(args::ImportCommand::Sops(args)) => import::sops(&args),
+        Command::Attest(a) => attest::attest(&a),
         Command::Edit(a) => edit::edit(&a),
         Command::Diff(a) => edit::diff(&a),
         Command::Merge(a) => edit::merge(&a),
@@ -770,9 +776,10 @@ fn seal(
     for (file, target) in order.into_iter().zip(&targets) {
         let input = read_input(file, input_type)?;
         let sealer = sealer_for(&mut sealers, &target.recipient)?;
-        let (sealed, report) =
-            cachet::seal_document(input.format, &input.text, &target.selection, sealer)
-                .map_err(|e| seal_failure(&input.name, e, target))?;
+        // The attestation line is dropped, and made anew (or not) on writing.
+        let text = attestation::split(input.format, &input.text).body;
+        let (sealed, report) = cachet::seal_document(input.format, text, &target.selection, sealer)
+            .map_err(|e| seal_failure(&input.name, e, target))?;
         if !in_place {
             return write_stdout(sealed.as_bytes());
         }
@@ -789,7 +796,12 @@ fn seal(
             );
             continue;
         }
-        write_file(file, sealed.as_bytes(), Mode::Keep)?;
+        let attested = attest::write_changed(
+            file,
+            (&input.name, input.format, &input.text),
+            &sealed,
+            (!policy.no_attest, target.policy.is_some()),
+        )?;
         let _ = writeln!(
             io::stderr(),
             "{}: sealed {} value{} {} ({} already sealed)",
@@ -799,6 +811,9 @@ fn seal(
             target.destination(),
             report.already_sealed
         );
+        if let Some(attested) = attested {
+            let _ = writeln!(io::stderr(), "{attested}");
+        }
     }
     Ok(())
 }
@@ -890,7 +905,7 @@ fn set(
     let input = read_input(file, input_type)?;
     let out = cachet::set_value_in(
         input.format,
-        &input.text,
+        attestation::split(input.format, &input.text).body,
         document,
         &path,
         &value,
@@ -898,7 +913,12 @@ fn set(
         &mut sealer,
     )
     .map_err(|e| seal_failure(&input.name, e, &target))?;
-    write_file(file, out.as_bytes(), Mode::Keep)?;
+    let attested = attest::write_changed(
+        file,
+        (&input.name, input.format, &input.text),
+        &out,
+        (!policy.no_attest, target.policy.is_some()),
+    )?;
     match generate {
         Some((charset, _)) => {
             let _ = writeln!(
@@ -918,6 +938,9 @@ fn set(
                 target.destination()
             );
         }
+    }
+    if let Some(attested) = attested {
+        let _ = writeln!(io::stderr(), "{attested}");
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::format::FormatError;
 use crate::path::ValuePath;
 use crate::seal::{KeyId, OpenError};
 
+use super::attestation::AttestError;
 use super::tree::ExportError;
 
 /// An error of a document operation (seal, open, get, set).
@@ -53,6 +54,8 @@ pub enum Error {
     /// An opened document cannot be turned into environment variables or another
     /// format as asked.
     Export(ExportError),
+    /// A file's attestation is missing, does not hold, or cannot be made.
+    Attestation(AttestError),
 }
 
 impl From<ExportError> for Error {
@@ -90,6 +93,7 @@ impl fmt::Display for Error {
             ),
             Error::CannotMerge(why) => write!(f, "cannot merge value by value: {why}"),
             Error::Export(e) => e.fmt(f),
+            Error::Attestation(e) => e.fmt(f),
         }
     }
 }
@@ -100,6 +104,7 @@ impl std::error::Error for Error {
             Error::Format(e) => Some(e),
             Error::Open { reason, .. } => Some(reason),
             Error::Export(e) => Some(e),
+            Error::Attestation(e) => Some(e),
             _ => None,
         }
     }
@@ -111,6 +116,7 @@ impl Classified for Error {
             Error::Open { .. } => ErrorKind::Open,
             Error::ForeignKey { .. } => ErrorKind::Refused,
             Error::Export(e) => e.kind(),
+            Error::Attestation(e) => e.kind(),
             _ => ErrorKind::Input,
         }
     }

@@ -13,6 +13,7 @@ use crate::seal::{Conflict, KeyId, SealedAt, Token};
 
 use open::open_failure;
 
+pub mod attestation;
 mod error;
 mod open;
 pub mod rekey;

@@ -108,13 +108,15 @@ impl<W: Fn(u32, &ValuePath) -> bool> Pass for Opening<'_, '_, W> {
 }
 
 /// Opens every sealed value of a document: the result is, byte for byte, the
-/// document that was sealed.
+/// document that was sealed. An attestation line at its end (`spec/attest.md`)
+/// is left out: it approves the sealed file, not the opened one.
 pub fn open_document(
     format: Format,
     text: &str,
     identities: &Identities,
 ) -> Result<Zeroizing<String>, Error> {
-    open_where(format, text, identities, |_, _| true, None).map(|(t, _)| t)
+    let body = super::attestation::split(format, text).body;
+    open_where(format, body, identities, |_, _| true, None).map(|(t, _)| t)
 }
 
 /// The content of one value of the first document: a string without its quotes

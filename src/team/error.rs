@@ -316,6 +316,18 @@ pub enum TeamError {
         /// The environment, for a keyring.
         keyring: Option<String>,
     },
+    /// Nobody here holds the key that attests a file.
+    CannotAttest {
+        /// The file, as shown.
+        file: String,
+        /// Its environment, when a policy covers it.
+        env: Option<String>,
+        /// The key id of the key that attests it.
+        key: KeyId,
+    },
+    /// A file no policy covers holds values of several keys (or none) and the
+    /// identities given do not hold exactly one key.
+    AttesterUnknown(String),
     /// The tree could not be walked.
     Walk(WalkError),
     /// git could not be asked.
@@ -566,6 +578,26 @@ impl std::fmt::Display for TeamError {
                 f,
                 "{file}: this machine sealed it for environment {from}, and {POLICY_FILE} now puts it in environment {to}, whose members would open what you seal; check the history of {POLICY_FILE}, then pass --accept-new-env"
             ),
+            TeamError::CannotAttest {
+                file,
+                env: Some(env),
+                key,
+            } => write!(
+                f,
+                "{file}: cannot attest: no identity given holds environment {env}'s key (key id {key}) or opens its keyring; only its members and deploy targets can attest its files"
+            ),
+            TeamError::CannotAttest {
+                file,
+                env: None,
+                key,
+            } => write!(
+                f,
+                "{file}: cannot attest: no identity given holds the key of key id {key}; give it with -i FILE or CACHET_IDENTITY"
+            ),
+            TeamError::AttesterUnknown(file) => write!(
+                f,
+                "{file}: cannot tell which key attests it: no environment covers it, and neither its sealed values nor the identities given name exactly one key; give the one identity with -i FILE"
+            ),
             TeamError::OtherEnvironmentKey { at, env, held } => write!(
                 f,
                 "{}environment {env}: the key given is environment {held}'s, which opens neither {env}'s values nor its keyring; give {env}'s key (printed by a member's `cachet env key {env}`)",
@@ -670,7 +702,9 @@ impl Classified for TeamError {
             | TeamError::UnvouchedKey { .. }
             | TeamError::EnvironmentChanged { .. }
             | TeamError::InitInsideTree(_)
-            | TeamError::OtherEnvironmentKey { .. } => ErrorKind::Refused,
+            | TeamError::OtherEnvironmentKey { .. }
+            | TeamError::CannotAttest { .. }
+            | TeamError::AttesterUnknown(_) => ErrorKind::Refused,
         }
     }
 }

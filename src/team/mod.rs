@@ -10,6 +10,7 @@
 //! rotation, section 7.1, in [`rotation`]) and `spec/identity.md` (protected
 //! identity files, in [`protected_identity`]).
 
+pub mod attester;
 mod error;
 pub mod identity_file;
 pub mod identity_sources;

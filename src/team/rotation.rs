@@ -19,9 +19,10 @@ use super::policy::POLICY_FILE;
 use super::repo::Repo;
 use super::session::Session;
 use super::trust::{require_agreement, require_agreement_or_rotation};
+use crate::document::attestation::{self, AttestKey};
 use crate::document::rekey::rekey_document;
 use crate::format::Format;
-use crate::seal::{Identities, KeyId, PublicKey, SealedAt, SecretKey};
+use crate::seal::{Identities, KeyId, SealedAt, SecretKey};
 use crate::worktree::atomic::{self, Mode};
 use crate::worktree::{Skip, git, walk};
 
@@ -85,7 +86,9 @@ fn scan(path: &Path, name: &str) -> Result<Option<Scanned>, TeamError> {
     // (`\u0063achet:` in JSON), which a byte search would miss, and a retired key
     // must not be pruned while such a value still needs it.
     let Some(format) = Format::from_path(path) else {
-        if bytes.windows(7).any(|w| w == b"cachet:") {
+        // A strict JSON file's attestation (spec/attest.md 4.2) holds no value.
+        let sidecar = name.ends_with(attestation::SIDECAR_SUFFIX);
+        if !sidecar && bytes.windows(7).any(|w| w == b"cachet:") {
             return Err(TeamError::UnknownFormat(name.to_string()));
         }
         return Ok(None);
@@ -127,7 +130,7 @@ fn scan_all(files: &[(PathBuf, String)]) -> Result<Vec<Scanned>, TeamError> {
 fn rekey_file(
     file: &Scanned,
     from: &Identities,
-    to: &PublicKey,
+    (to, root): (&SecretKey, &Path),
     observer: &dyn super::Observer,
 ) -> Result<usize, TeamError> {
     let name = &file.name;
@@ -135,14 +138,39 @@ fn rekey_file(
     let text = fs::read_to_string(&file.path).map_err(|e| TeamError::io(name, "cannot read", e))?;
     let format =
         Format::from_path(&file.path).ok_or_else(|| TeamError::UnknownFormat(name.clone()))?;
-    let (out, report) =
-        rekey_document(format, &text, from, to).map_err(|source| TeamError::File {
-            file: name.clone(),
-            source,
-        })?;
-    if !report.resealed.is_empty() {
-        atomic::write_atomic(&file.path, out.as_bytes(), Mode::Keep, false)
-            .map_err(|e| TeamError::io(name, "cannot write", e))?;
+    let failed = |source| TeamError::File {
+        file: name.clone(),
+        source,
+    };
+    let (out, report) = rekey_document(format, &text, from, &to.public_key()).map_err(failed)?;
+    if report.resealed.is_empty() {
+        return Ok(0);
+    }
+    // The rotator holds the new key, and attests what it re-sealed
+    // (spec/attest.md 6) under the file's name relative to the root.
+    let rel = file.path.strip_prefix(root).ok().map(|r| {
+        r.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    });
+    let (out, made) = match rel {
+        Some(rel) => {
+            let key = AttestKey::derive(to);
+            let (out, made) = attestation::attest(format, &out, (&rel, ""), &key, SealedAt::now())
+                .map_err(failed)?;
+            (out, Some(made))
+        }
+        None => (out, None),
+    };
+    let write = |path: &Path, bytes: &[u8]| {
+        atomic::write_atomic(path, bytes, Mode::Keep, false)
+            .map_err(|e| TeamError::io(name, "cannot write", e))
+    };
+    write(&file.path, out.as_bytes())?;
+    if let (Format::Json, Some(made)) = (format, made) {
+        let sidecar = attestation::sidecar_text(&made);
+        write(&attestation::sidecar_path(&file.path), sidecar.as_bytes())?;
     }
     Ok(report.resealed.len())
 }
@@ -374,7 +402,7 @@ pub fn rotate<C: age::Callbacks>(
         .par_iter()
         .map(|f| {
             observer.file_starting(started.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-            let r = rekey_file(f, &old, &to, observer);
+            let r = rekey_file(f, &old, (&current.secret, &repo.root), observer);
             observer.file_done();
             (f.name.as_str(), r)
         })

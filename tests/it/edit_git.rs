@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachet::Format;
+use cachet::document::attestation;
 use common::{isolate, key_id_of, run_cachet};
 
 /// A scratch repository with a key, its identity file, and an edit directory.
@@ -140,6 +142,8 @@ impl Repo {
     }
 
     /// The lines `git diff` removes and adds, without its headers.
+    /// The lines `git diff` shows changed, but for attestation lines (each test
+    /// says what it expects of the attestation).
     fn changed_lines(&self, args: &[&str]) -> Vec<String> {
         let mut all = vec!["diff", "--no-color", "-U0"];
         all.extend_from_slice(args);
@@ -149,6 +153,7 @@ impl Repo {
                 (l.starts_with('-') || l.starts_with('+'))
                     && !l.starts_with("---")
                     && !l.starts_with("+++")
+                    && !l[1..].starts_with("# cachet:attest:v1:")
             })
             .map(str::to_string)
             .collect()
@@ -163,13 +168,21 @@ fn edit_changing_one_value_changes_exactly_its_line() {
     let ed = r.script("ed.sh", "sed -i 's/hunter2/hunter3/' \"$1\"");
     let out = r.cachet(&["edit", "app.toml"], &[("CACHET_EDITOR", &ed)]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = key_id_of(&r.recipient);
+    // The identity given holds the key: the edit is attested.
+    let (sealed, attested) = out.stderr.split_once('\n').unwrap();
     assert_eq!(
-        out.stderr,
-        format!(
-            "cachet: app.toml: sealed 1 value anew to key id {}, kept 2 unchanged\n",
-            key_id_of(&r.recipient)
-        )
+        sealed,
+        format!("cachet: app.toml: sealed 1 value anew to key id {id}, kept 2 unchanged")
     );
+    assert!(
+        attested.starts_with(&format!(
+            "cachet: app.toml: attested as app.toml (key id {id}) at "
+        )),
+        "{attested}"
+    );
+    let check = r.cachet(&["open", "--check", "--require-attested", "app.toml"], &[]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
     let lines = r.changed_lines(&["app.toml"]);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with("-password = \"cachet:v1:"));
@@ -179,7 +192,7 @@ fn edit_changing_one_value_changes_exactly_its_line() {
     // Every other line is byte for byte the same.
     let keep = |t: &str| -> Vec<String> {
         t.lines()
-            .filter(|l| !l.starts_with("password"))
+            .filter(|l| !l.starts_with("password") && !l.starts_with("# cachet:attest:v1:"))
             .map(str::to_string)
             .collect()
     };
@@ -367,6 +380,8 @@ fn seal_like_after_open_and_sed_gives_a_one_line_diff() {
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // Standard output is proposed: the attestation of app.toml is not copied.
+    assert!(!out.stdout.contains("cachet:attest:"), "{}", out.stdout);
     r.write("app.toml", &out.stdout);
     let lines = r.changed_lines(&["app.toml"]);
     assert_eq!(lines.len(), 2, "{lines:?}");
@@ -380,15 +395,23 @@ fn seal_like_after_open_and_sed_gives_a_one_line_diff() {
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        out.stderr,
-        format!(
-            "cachet: plain.toml: sealed 0 values anew to key id {}, kept 3 unchanged from app.toml\n",
-            key_id_of(&r.recipient)
-        )
-            .replace("plain.toml", plain.to_str().unwrap())
+    let sealed = format!(
+        "cachet: plain.toml: sealed 0 values anew to key id {}, kept 3 unchanged from app.toml\n",
+        key_id_of(&r.recipient)
+    )
+    .replace("plain.toml", plain.to_str().unwrap());
+    // In place, the identity at hand holds the key: attested under its name.
+    let attested = out.stderr.strip_prefix(&sealed);
+    assert!(
+        attested.is_some_and(|a| a.contains(": attested as plain.toml (key id ")),
+        "{}",
+        out.stderr
     );
-    assert_eq!(fs::read_to_string(&plain).unwrap(), r.read("app.toml"));
+    let written = fs::read_to_string(&plain).unwrap();
+    assert_eq!(
+        attestation::split(Format::Toml, &written).body,
+        r.read("app.toml")
+    );
 }
 
 #[test]
@@ -526,12 +549,16 @@ fn the_same_value_changed_on_both_sides_is_a_sealed_conflict() {
         ),
     );
     let out = r.cachet(&["edit", "app.toml"], &[("CACHET_EDITOR", &ed)]);
-    assert_eq!(
-        out.stderr,
-        format!(
-            "cachet: app.toml: merge conflict at db.password: shown as CONFLICT text; keep one value of each\ncachet: app.toml: sealed 1 value anew to key id {}, kept 2 unchanged\n",
-            key_id_of(&r.recipient)
-        )
+    let expected = format!(
+        "cachet: app.toml: merge conflict at db.password: shown as CONFLICT text; keep one value of each\ncachet: app.toml: sealed 1 value anew to key id {}, kept 2 unchanged\n",
+        key_id_of(&r.recipient)
+    );
+    // Resolved by a key holder: attested.
+    let attested = out.stderr.strip_prefix(&expected);
+    assert!(
+        attested.is_some_and(|a| a.starts_with("cachet: app.toml: attested as app.toml (key id ")),
+        "{}",
+        out.stderr
     );
     assert!(
         fs::read_to_string(&shown).unwrap().contains(

@@ -51,6 +51,11 @@ fn replay(target: &str, check: fn(&[u8])) {
 }
 
 #[test]
+fn attestation_inputs() {
+    replay("attestation", checks::attestation);
+}
+
+#[test]
 fn conflict_inputs() {
     replay("conflict", checks::conflict);
 }

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attest_vectors;
 mod audit_check;
 mod cli;
 mod cmd;

@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::common;
+use cachet::document::attestation;
+use cachet::{Format, KeyId};
 use common::{Out, RepoDir, isolate, run_cachet};
 
 const ENVS: [&str; 3] = ["production", "staging", "dev"];
@@ -185,7 +187,33 @@ fn rotate_reseals_one_environment_and_only_it_and_dry_run_writes_nothing() {
         String::from_utf8(before["config/production/app0.toml"].clone()).unwrap(),
         String::from_utf8(after["config/production/app0.toml"].clone()).unwrap(),
     );
-    for (x, y) in a.lines().zip(b.lines()) {
+    // The rotator attests what it re-sealed, with the new key: one more line.
+    let (a, b) = (
+        attestation::split(Format::Toml, &a),
+        attestation::split(Format::Toml, &b),
+    );
+    // ada's seal attested it with the old key; the rotation, with the new one.
+    assert_ne!(a.attestation, b.attestation);
+    let made = b
+        .parse()
+        .unwrap()
+        .expect("rotate attests the files it re-sealed");
+    assert_eq!(Some(made.key_id), new_id.as_deref().and_then(KeyId::parse));
+    assert_eq!(made.file, "config/production/app0.toml");
+    let deploy_key = r.deploy_key("production");
+    let o = r.run_env(
+        "deploy",
+        &[
+            "open",
+            "--check",
+            "--require-attested",
+            "config/production/app0.toml",
+        ],
+        &[("CACHET_IDENTITY", &deploy_key)],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(a.body.lines().count(), b.body.lines().count());
+    for (x, y) in a.body.lines().zip(b.body.lines()) {
         assert!(x == y || (x.contains("cachet:v1:") && y.contains("cachet:v1:")));
     }
     all_open(&r, &plain);

@@ -1030,3 +1030,163 @@ fn check_base_in_a_shallow_clone_says_to_fetch_more() {
     let o = w.run(&ci, &shallow, &["check", "--base", "HEAD~1"]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 }
+
+/// Attack 9 (spec/attest.md): mallory, who can push but holds no key, points
+/// production's plain `db.host` at a server of theirs, then copies one attested
+/// file over another. A deploy that requires attestation runs neither; what a
+/// member attests after review runs; a sealer without the key leaves the file
+/// proposed and cannot attest it.
+#[test]
+fn a_deploy_runs_only_configuration_a_key_holder_attested() {
+    let (w, ada, repo) = team();
+    write(
+        &repo,
+        "config/prod/worker.toml",
+        "[db]\nhost = \"db.worker\"\n",
+    );
+    w.ok(&ada, &repo, &["attest", "--yes", "config/prod/worker.toml"]);
+    w.push(&ada, &repo, "worker");
+    let key = w.ok(&ada, &repo, &["env", "key", "production"]).stdout;
+    let key = key.trim();
+    let server = w.person("server");
+    let deployed = w.clone(&server, "server");
+    let exec = |file: &str, env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("CACHET_IDENTITY", key));
+        w.run_env(
+            &server,
+            &deployed,
+            &["exec", "-f", file, "--", "sh", "-c", "echo $DB_HOST"],
+            &env,
+        )
+    };
+    let required = [("CACHET_REQUIRE_ATTESTED", "1")];
+    let o = exec("config/prod/app.toml", &required);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "db.internal\n"),
+        "{}",
+        o.stderr
+    );
+
+    let (mallory, _) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    let app = read(&clone, "config/prod/app.toml").replace("db.internal", "attacker.example");
+    write(&clone, "config/prod/app.toml", &app);
+    w.push(&mallory, &clone, "move the database");
+    w.pull(&server, &deployed);
+    // Without the requirement the attack works, as it does in 0.3.
+    let o = exec("config/prod/app.toml", &[]);
+    assert_eq!(o.stdout, "attacker.example\n");
+    let o = exec("config/prod/app.toml", &required);
+    assert_eq!(
+        (o.code, o.stdout.as_str(), o.stderr.as_str()),
+        (
+            125,
+            "",
+            "cachet: config/prod/app.toml: its attestation does not match its content: the file changed after it was approved, or the attestation was made with another key; a member of its environment reviews the file and runs `cachet attest` on it\n"
+        )
+    );
+    // The flag does the same as the variable, for open and get too.
+    for args in [
+        vec!["open", "--require-attested", "config/prod/app.toml"],
+        vec![
+            "get",
+            "--require-attested",
+            "config/prod/app.toml",
+            "db.host",
+        ],
+    ] {
+        let o = w.run_env(&server, &deployed, &args, &[("CACHET_IDENTITY", key)]);
+        assert_eq!(
+            (o.code, o.stdout.as_str()),
+            (1, ""),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+
+    // An attested file copied over another of the same environment.
+    let app = read(&clone, "config/prod/app.toml").replace("attacker.example", "db.internal");
+    write(&clone, "config/prod/app.toml", &app);
+    let attested_app = read(&clone, "config/prod/app.toml");
+    write(&clone, "config/prod/worker.toml", &attested_app);
+    w.push(&mallory, &clone, "share the config");
+    w.pull(&server, &deployed);
+    let o = exec("config/prod/app.toml", &required);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = exec("config/prod/worker.toml", &required);
+    assert_eq!(o.code, 125);
+    assert_eq!(
+        o.stderr,
+        "cachet: config/prod/worker.toml: its attestation was made for the file \"config/prod/app.toml\", not this one (a file copied over another); a member of its environment reviews the file and runs `cachet attest` on it\n"
+    );
+
+    // mallory seals a value with the public key: the file is proposed, and
+    // mallory cannot attest it.
+    let o = w.ok(
+        &mallory,
+        &clone,
+        &[
+            "set",
+            "--create",
+            "config/prod/worker.toml",
+            "db.password",
+            "--generate",
+        ],
+    );
+    assert!(
+        o.stderr.ends_with("config/prod/worker.toml: proposed (not attested): no identity here holds its key: a member of its environment approves it with `cachet attest config/prod/worker.toml`\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(!read(&clone, "config/prod/worker.toml").contains("cachet:attest:"));
+    let o = w.run(
+        &mallory,
+        &clone,
+        &["attest", "--yes", "config/prod/worker.toml"],
+    );
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (
+            1,
+            "cachet: environment production: you are not a member: none of your identities opens .cachet/keys/production.age\n"
+        )
+    );
+    w.push(&mallory, &clone, "worker password");
+
+    // ada reviews what changed since the last attested version, and attests.
+    w.pull(&ada, &repo);
+    let o = w.ok(&ada, &repo, &["attest", "--yes", "config/prod/worker.toml"]);
+    assert!(
+        o.stderr
+            .starts_with("config/prod/worker.toml: changed since the last attested version ("),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("  ~ db.host: \"db.worker\" -> \"db.internal\"\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("  + db.password = (sealed)\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("config/prod/worker.toml: attested as config/prod/worker.toml for environment production (key id "),
+        "{}",
+        o.stderr
+    );
+    w.push(&ada, &repo, "reviewed");
+    w.pull(&server, &deployed);
+    let o = exec("config/prod/worker.toml", &required);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "db.internal\n"),
+        "{}",
+        o.stderr
+    );
+}

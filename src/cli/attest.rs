@@ -1,0 +1,314 @@
+//! `cachet attest` and the attestation that writes of a member add
+//! (`spec/attest.md` sections 6 and 7.2): the rules are the library's; this
+//! module finds the identities, shows what changed, asks, and writes.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+use cachet::document::attestation::{self, Attestation};
+use cachet::team::attester::{Attester, attester_for};
+use cachet::team::identity_file::IdentitySet;
+use cachet::worktree::atomic::Mode;
+use cachet::worktree::git;
+use cachet::{Format, SealedAt};
+use zeroize::Zeroizing;
+
+use super::args::AttestArgs;
+use super::team::{Notes, safe_directories};
+use super::{Failure, Input, identity, is_stdin, lock_in_place, note, read_input, write_file};
+
+/// `cachet attest FILE…`: lists what changed in each file since `HEAD`, asks
+/// (unless `--yes`), and attests it with its environment's key.
+pub fn attest(args: &AttestArgs) -> Result<(), Failure> {
+    if args.files.iter().any(|f| is_stdin(f)) {
+        return Err(Failure::usage(
+            "attest changes files in place; name the files (not `-`)",
+        ));
+    }
+    let mut ids = identity::load(&args.identity.identities)?;
+    for file in &args.files {
+        let _lock = lock_in_place(file)?;
+        let input = read_input(file, args.input.input_type)?;
+        let attester = attester_for(
+            file,
+            (input.format, &input.text),
+            &mut ids,
+            (&safe_directories(), &Notes),
+        )?;
+        for line in changes(file, &input, &attester) {
+            let _ = writeln!(io::stderr(), "{line}");
+        }
+        if !args.yes && !confirm(&input.name)? {
+            note(&format!("{}: not attested", input.name));
+            continue;
+        }
+        let made = write_attested(
+            file,
+            (&input.name, input.format, Some(&input.text)),
+            &input.text,
+            &attester,
+        )?;
+        let _ = writeln!(
+            io::stderr(),
+            "{}: {}",
+            input.name,
+            attested_as(&attester, &made)
+        );
+    }
+    Ok(())
+}
+
+/// Asks whether to attest `name`; refuses without a terminal to ask on.
+fn confirm(name: &str) -> Result<bool, Failure> {
+    if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
+        return Err(Failure::usage(format!(
+            "{name}: attest asks before approving a file; pass --yes to approve without asking (no terminal here)"
+        )));
+    }
+    let _ = write!(io::stderr(), "attest {name}? [y/N] ");
+    let mut answer = String::new();
+    io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// How a write names an attestation it made.
+fn attested_as(attester: &Attester, made: &Attestation) -> String {
+    let env = attester
+        .environment
+        .as_ref()
+        .map_or(String::new(), |e| format!(" for environment {e}"));
+    format!(
+        "attested as {}{env} (key id {}) at {}",
+        made.file,
+        made.key_id,
+        made.attested_at.rfc3339()
+    )
+}
+
+/// Writes `text` (the new content of `file`, named `name`) attested by
+/// `attester`: the line at its end, or for strict JSON the file and then its
+/// sidecar. A file whose content is already `unchanged` is not rewritten.
+fn write_attested(
+    file: &Path,
+    (name, format, unchanged): (&str, Format, Option<&str>),
+    text: &str,
+    attester: &Attester,
+) -> Result<Attestation, Failure> {
+    let (out, made) = attested(format, text, attester).map_err(|e| Failure::about(name, &e))?;
+    write_made(file, format, (&out, unchanged), &made)?;
+    Ok(made)
+}
+
+/// `text` attested by `attester` now.
+fn attested(
+    format: Format,
+    text: &str,
+    attester: &Attester,
+) -> Result<(Zeroizing<String>, Attestation), cachet::Error> {
+    attestation::attest(
+        format,
+        text,
+        (&attester.file, &attester.approver),
+        &attester.key,
+        SealedAt::now(),
+    )
+}
+
+/// Writes an attested text `out` (unless it is what the file holds already,
+/// `unchanged`), and for strict JSON the sidecar with `made`.
+fn write_made(
+    file: &Path,
+    format: Format,
+    (out, unchanged): (&str, Option<&str>),
+    made: &Attestation,
+) -> Result<(), Failure> {
+    if unchanged != Some(out) {
+        write_file(file, out.as_bytes(), Mode::Keep)?;
+    }
+    if format == Format::Json {
+        write_file(
+            &attestation::sidecar_path(file),
+            attestation::sidecar_text(made).as_bytes(),
+            Mode::Keep,
+        )?;
+    }
+    Ok(())
+}
+
+/// A write of `file` by a command that changes it (`seal`, `set`, `edit`): the
+/// new `text` is attested when an identity at hand holds the key of the file's
+/// environment (or opens its keyring) and `attest` is asked; else the file is
+/// left proposed, without the attestation it had. Gives what to tell the caller
+/// about it: the attestation made, or that the file is proposed when it had an
+/// attestation or an environment covers it (`covered`).
+pub fn write_changed(
+    file: &Path,
+    (name, format, old): (&str, Format, &str),
+    text: &str,
+    (attest, covered): (bool, bool),
+) -> Result<Option<String>, Failure> {
+    write_changed_as(file, file, (name, format, old), text, (attest, covered))
+}
+
+/// [`write_changed`] of the file at `at` in the repository, written to `file`
+/// (the merge driver writes git's temporary copy).
+pub fn write_changed_as(
+    at: &Path,
+    file: &Path,
+    (name, format, old): (&str, Format, &str),
+    text: &str,
+    (attest, covered): (bool, bool),
+) -> Result<Option<String>, Failure> {
+    let body = attestation::split(format, text).body;
+    let mut why_not = match attest {
+        true => ": no identity here holds its key".to_string(),
+        false => String::new(),
+    };
+    if attest && let Some(attester) = quiet_attester(at, format, body) {
+        match attested(format, body, &attester) {
+            Ok((out, made)) => {
+                write_made(file, format, (&out, None), &made)?;
+                return Ok(Some(format!("{name}: {}", attested_as(&attester, &made))));
+            }
+            // Written all the same, proposed, saying why.
+            Err(e) => why_not = format!(": {e}"),
+        }
+    }
+    let had = attestation::split(format, old).attestation.is_some()
+        || (format == Format::Json && attestation::sidecar_path(file).exists());
+    write_file(file, body.as_bytes(), Mode::Keep)?;
+    if format == Format::Json {
+        remove_sidecar(file)?;
+    }
+    Ok((had || covered).then(|| {
+        format!(
+            "{name}: proposed (not attested){why_not}: a member of its environment approves it with `cachet attest {name}`"
+        )
+    }))
+}
+
+/// The attester of a file when the identities this user has at hand (without
+/// `-i`) give one; `None` when none does, as for a sealer with the public key
+/// only.
+fn quiet_attester(file: &Path, format: Format, text: &str) -> Option<Attester> {
+    // Loaded once per run: a command that writes several files asks for a
+    // passphrase (or runs CACHET_IDENTITY_COMMAND) once, and keeps the keys a
+    // keyring gave for the next file.
+    thread_local! {
+        static IDS: std::cell::RefCell<Option<Option<IdentitySet>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    IDS.with_borrow_mut(|cached| {
+        let ids = cached
+            .get_or_insert_with(|| identity::load(&[]).ok())
+            .as_mut()?;
+        attester_for(file, (format, text), ids, (&safe_directories(), &Notes)).ok()
+    })
+}
+
+/// Removes the sidecar of a strict JSON file written without attestation.
+fn remove_sidecar(file: &Path) -> Result<(), Failure> {
+    match std::fs::remove_file(attestation::sidecar_path(file)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Failure::usage(format!(
+            "{}: cannot remove its old attestation: {e}",
+            attestation::sidecar_path(file).display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// How far back `attest` looks in git for the last attested version of a file.
+const HISTORY_DEPTH: &str = "100";
+
+/// What changed in `input` since the last version of `file` in git that
+/// `attester`'s key attested (else since `HEAD`), one line per value (plain
+/// values shown, sealed ones named only), after a line naming that version.
+fn changes(file: &Path, input: &Input, attester: &Attester) -> Vec<String> {
+    let dir = cachet::worktree::atomic::parent_dir(file);
+    let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let at = |rev: &str| {
+        git::git(dir, &["show", &format!("{rev}:./{name}")], true)
+            .ok()
+            .flatten()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Zeroizing::new)
+    };
+    let public = attester.key.public();
+    let attested = |text: &str| {
+        let s = attestation::split(input.format, text);
+        matches!(s.parse(), Ok(Some(a)) if a.file == attester.file && a.verify(s.body, &public).is_ok())
+    };
+    let revisions = git::git(
+        dir,
+        &["log", "--format=%H", "-n", HISTORY_DEPTH, "--", name],
+        true,
+    )
+    .ok()
+    .flatten()
+    .map(|b| String::from_utf8_lossy(&b).into_owned())
+    .unwrap_or_default();
+    let last_attested = revisions.lines().find_map(|rev| {
+        let text = at(rev)?;
+        attested(&text).then(|| (rev[..rev.len().min(12)].to_string(), text))
+    });
+    let (since, before) = match last_attested {
+        Some((rev, text)) => (format!("the last attested version ({rev})"), text),
+        None => match at("HEAD") {
+            Some(text) => ("HEAD (no attested version in git)".to_string(), text),
+            None => {
+                return vec![format!(
+                    "{}: no version in git to compare with; review the whole file",
+                    input.name
+                )];
+            }
+        },
+    };
+    let body = |t: &str| attestation::split(input.format, t).body.to_string();
+    let (old, new) = (body(&before), body(&input.text));
+    let values = |t: &str| cachet::list_values(input.format, t).unwrap_or_default();
+    let (old_values, new_values) = (values(&old), values(&new));
+    let show = |t: &str, v: &cachet::ValueInfo| match v.sealed {
+        Some(_) => "(sealed)".to_string(),
+        None => t[v.span.clone()].to_string(),
+    };
+    let mut out = Vec::new();
+    for v in &new_values {
+        let was = old_values
+            .iter()
+            .find(|o| o.document == v.document && o.path == v.path);
+        match was {
+            None => out.push(format!("  + {} = {}", v.path, show(&new, v))),
+            Some(o) if old[o.span.clone()] != new[v.span.clone()] => out.push(format!(
+                "  ~ {}: {} -> {}",
+                v.path,
+                show(&old, o),
+                show(&new, v)
+            )),
+            Some(_) => {}
+        }
+    }
+    for o in &old_values {
+        if !new_values
+            .iter()
+            .any(|v| v.document == o.document && v.path == o.path)
+        {
+            out.push(format!("  - {}", o.path));
+        }
+    }
+    let header = if out.is_empty() && old != new {
+        format!(
+            "{}: no value changed since {since}; comments or layout did",
+            input.name
+        )
+    } else if out.is_empty() {
+        format!("{}: unchanged since {since}", input.name)
+    } else {
+        format!("{}: changed since {since}:", input.name)
+    };
+    out.insert(0, header);
+    out
+}
