@@ -19,6 +19,10 @@
 //! - `open_100_values_toml`: [`cachet::open_document`] of the sealed form of that
 //!   document, with an [`Identities`] holding the key. One X25519 per run (the
 //!   opener caches the derived key), 100 AEAD opens, scans and structure checks.
+//! - `open_100_values_toml_attested`: the same file with an attestation line,
+//!   verified (`attestation::verify_file`: SHA-256 of the file, the attestation
+//!   key derived from the identity, one Ed25519 verification) and then opened, as
+//!   `open --require-attested` does.
 //! - `get_one_of_100_toml`: [`cachet::get_value`] of one path of that sealed
 //!   document: the whole document is still scanned, but only one value is opened.
 //! - `floor_one_value`: the raw cryptographic cost of one value with nothing
@@ -157,6 +161,27 @@ fn bench_open(c: &mut Criterion) {
             black_box(
                 cachet::open_document(Format::Toml, black_box(&sealed_100), &ids).expect("open"),
             )
+        });
+    });
+
+    // The same file attested: the check before opening (spec/attest.md 5) is one
+    // SHA-256 of the file, one key derivation and one Ed25519 verification.
+    let attest_key = cachet::document::attestation::AttestKey::derive(&key);
+    let (attested_100, _) = cachet::document::attestation::attest(
+        Format::Toml,
+        &sealed_100,
+        ("config/app.toml", "bench"),
+        &attest_key,
+        cachet::SealedAt::now(),
+    )
+    .expect("attest");
+    let at = std::path::Path::new("/srv/config/app.toml");
+    c.bench_function("open_100_values_toml_attested", |b| {
+        b.iter(|| {
+            let text = black_box(attested_100.as_str());
+            cachet::document::attestation::verify_file(Format::Toml, at, text, None, &ids)
+                .expect("attested");
+            black_box(cachet::open_document(Format::Toml, text, &ids).expect("open"))
         });
     });
 

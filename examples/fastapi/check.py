@@ -4,7 +4,8 @@
     python3 examples/fastapi/check.py path/to/cachet     (or CACHET_BIN=path/to/cachet)
 
 In a temporary directory, with a home of its own (no identity of yours is used): make
-a key, seal a copy of config.toml, then start the app with
+a key, seal a copy of config.toml, attest it with the key, then start the app as
+the image does (CACHET_REQUIRE_ATTESTED=1) with
 
     cachet exec -f config.sealed.toml --separator __ -- python3 -m uvicorn app:app …
 
@@ -13,7 +14,8 @@ once with the key in a file (CACHET_IDENTITY_FILE) and once as text
 protected route, and tokens the app must refuse. It also reads the server's
 /proc/<pid>/environ (cachet execs, so the pid it started is the server itself) to
 check the opened values arrived and CACHET_IDENTITY did not, and stops the server
-with SIGTERM. Needs Linux and the packages of requirements.txt. Secret values are
+with SIGTERM. A copy whose plain database URL was changed after attestation must
+not run. Needs Linux and the packages of requirements.txt. Secret values are
 never printed. The last line is "N passed, M failed"; the exit status is non-zero
 on any failure.
 """
@@ -360,9 +362,34 @@ def main():
         ]:
             r.check(lookup(doc, path) == lookup(plain, path), f"{path} stays readable")
 
+        # 2b. A holder of the key approves the sealed file (spec/attest.md); the
+        # image requires it (CACHET_REQUIRE_ATTESTED=1).
+        out = run("attest", "--yes", "-i", str(key_file), str(sealed))
+        r.check(out.returncode == 0, "attest exits 0")
+        last = sealed.read_text().splitlines()[-1]
+        r.check(last.startswith("# cachet:attest:v1:"), "the attestation is the file's last line")
+        r.check(
+            tomllib.loads(sealed.read_text()) == doc,
+            "the attestation line changes nothing the app reads",
+        )
+
         # 3. Failures before the command starts exit 125 and never run it.
         marker = tmp / "ran"
         probe = ["--", sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+        # A writer without the key points the database elsewhere: refused.
+        (tmp / "pushed").mkdir()
+        tampered = tmp / "pushed" / "config.sealed.toml"
+        tampered.write_text(
+            sealed.read_text().replace(plain["database"]["url"], "postgresql://attacker.example/app")
+        )
+        required = {**base, "CACHET_IDENTITY_FILE": str(key_file), "CACHET_REQUIRE_ATTESTED": "1"}
+        out = run("exec", "-f", str(tampered), *probe, env=required)
+        r.check(
+            out.returncode == EXEC_FAILED
+            and not marker.exists()
+            and "its attestation does not match its content" in out.stderr,
+            "a changed plain value in an attested file exits 125 and runs nothing",
+        )
         out = run("exec", "-f", str(sealed), *probe)
         r.check(
             out.returncode == EXEC_FAILED and not marker.exists(),
@@ -391,7 +418,9 @@ def main():
             ),
         ]
         for name, extra, expected_ttl in runs:
-            server = Server(cachet, sealed, {**base, **extra}, tmp / f"server-{name}.log")
+            # As in the image: only an attested config runs.
+            env = {**base, **extra, "CACHET_REQUIRE_ATTESTED": "1"}
+            server = Server(cachet, sealed, env, tmp / f"server-{name}.log")
             try:
                 check_server(r, name, server, plain, expected_ttl)
             finally:
