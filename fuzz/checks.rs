@@ -489,14 +489,17 @@ pub fn policy(data: &[u8]) {
                     env.name
                 )
             });
-        edited
-            .set_key(&env.name, &env.public_key, env.created)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "setting the key of {} to itself failed: {e}\ninput: {text:?}",
-                    env.name
-                )
-            });
+        // A policy written before attestations has no attestation key to set.
+        if let Some(attest_key) = &env.attest_key {
+            edited
+                .set_key(&env.name, &env.public_key, attest_key, env.created)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "setting the key of {} to itself failed: {e}\ninput: {text:?}",
+                        env.name
+                    )
+                });
+        }
     }
     let sorted = |p: &Policy| {
         let mut envs = environments(p);

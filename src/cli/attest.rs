@@ -124,15 +124,19 @@ fn write_made(
     (out, unchanged): (&str, Option<&str>),
     made: &Attestation,
 ) -> Result<(), Failure> {
-    if unchanged != Some(out) {
-        write_file(file, out.as_bytes(), Mode::Keep)?;
-    }
+    // The sidecar first, as `rotate` does; its writes are guarded by the file's
+    // lock, which every caller holds.
     if format == Format::Json {
+        let sidecar = attestation::sidecar_path(file);
+        cachet::worktree::atomic::remove_stale_temps(&sidecar);
         write_file(
-            &attestation::sidecar_path(file),
+            &sidecar,
             attestation::sidecar_text(made).as_bytes(),
             Mode::Keep,
         )?;
+    }
+    if unchanged != Some(out) {
+        write_file(file, out.as_bytes(), Mode::Keep)?;
     }
     Ok(())
 }

@@ -72,6 +72,13 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
         .iter()
         .flat_map(|s| findings::file_findings(s, &keys))
         .collect();
+    for s in &surveys {
+        let env = s
+            .environment
+            .as_deref()
+            .and_then(|e| repo.policy.environment(e).ok());
+        found.extend(findings::attestation_findings(s, env, args.strict));
+    }
     // Only the whole tree tells a glob that matches nothing from one whose
     // files are elsewhere.
     if args.paths.is_empty() && !args.staged {

@@ -677,7 +677,9 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
                     &args.ours,
                     (&shown, format, ""),
                     &merged.text,
-                    (!args.no_attest, false),
+                    // A strict JSON file's sidecar is beside the file in the work
+                    // tree, not beside git's copy: its merge is left proposed.
+                    (!args.no_attest && format != Format::Json, false),
                 )?;
                 if let Some(attested) = attested {
                     note(&attested);

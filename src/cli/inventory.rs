@@ -9,7 +9,7 @@ use cachet::survey::checkout::survey_tree;
 use cachet::survey::credential::CredentialKind;
 use cachet::survey::environments::key_index;
 use cachet::survey::findings::shown;
-use cachet::survey::inventory::Inventory;
+use cachet::survey::inventory::{AttestationEntry, Inventory};
 
 use super::Failure;
 use super::check::open_keyrings;
@@ -57,6 +57,28 @@ fn place(document: u32, path: &str) -> String {
         shown(path)
     } else {
         shown(&format!("{document}:{path}"))
+    }
+}
+
+/// A file's attestation in the files table: who and when, or its status.
+fn attested(a: Option<&AttestationEntry>) -> String {
+    let Some(a) = a else {
+        return "-".to_string();
+    };
+    match (a.status, &a.approver, &a.attested_at) {
+        ("verified" | "attested", approver, Some(at)) => {
+            let who = approver.as_deref().filter(|w| !w.is_empty()).map(shown);
+            let unchecked = if a.status == "attested" {
+                " (unchecked)"
+            } else {
+                ""
+            };
+            match who {
+                Some(who) => format!("{who} {}{unchecked}", day(at)),
+                None => format!("{}{unchecked}", day(at)),
+            }
+        }
+        (status, _, _) => status.to_string(),
     }
 }
 
@@ -162,6 +184,7 @@ fn render(inv: &Inventory) -> String {
                     f.stale_values.to_string(),
                     f.plaintext_secrets.len().to_string(),
                     or_dash(f.last_set.as_deref()),
+                    attested(f.attestation.as_ref()),
                 ]
             })
             .collect();
@@ -175,6 +198,7 @@ fn render(inv: &Inventory) -> String {
                 "STALE",
                 "PLAIN SECRETS",
                 "LAST SET",
+                "ATTESTED",
             ],
             &files,
         ));

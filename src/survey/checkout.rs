@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::findings::{self, Finding};
-use super::{FileSurvey, survey_document, survey_file, survey_link};
+use super::{
+    AttestationState, FileSurvey, attestation_state, survey_document, survey_file, survey_link,
+};
 use crate::document::Selection;
+use crate::document::attestation;
 use crate::error::{Classified, ErrorKind};
+use crate::format::Format;
 use crate::team::{POLICY_FILE, Repo};
 use crate::worktree::git::{GitError, git, tracked_files};
 use crate::worktree::{Skip, WalkError, walk};
@@ -215,8 +219,44 @@ pub fn survey_files(
             if matches!(source, Source::Link) {
                 return Ok(survey_link(rel, &repo.policy));
             }
-            Ok(read_source(repo, rel, source)?
-                .and_then(|bytes| survey_file(rel, &bytes, &repo.policy)))
+            let Some(bytes) = read_source(repo, rel, source)? else {
+                return Ok(None);
+            };
+            let Some(mut survey) = survey_file(rel, &bytes, &repo.policy) else {
+                return Ok(None);
+            };
+            if let (Some(format), Ok(text), Ok(_)) =
+                (survey.format, std::str::from_utf8(&bytes), &survey.values)
+            {
+                // A strict JSON file's attestation is its sidecar, read as the
+                // file was (from the index for --staged).
+                let sidecar = match format {
+                    Format::Json => {
+                        let name = format!("{rel}{}", attestation::SIDECAR_SUFFIX);
+                        let at = match source {
+                            Source::Disk(path) => Source::Disk(attestation::sidecar_path(path)),
+                            other => other.clone(),
+                        };
+                        read_source(repo, &name, &at)
+                            .ok()
+                            .flatten()
+                            .and_then(|b| String::from_utf8(b).ok())
+                    }
+                    _ => None,
+                };
+                let attest_key = survey
+                    .environment
+                    .as_deref()
+                    .and_then(|e| repo.policy.environment(e).ok())
+                    .and_then(|e| e.attest_key.as_ref());
+                survey.attestation = Some(attestation_state(
+                    (format, rel),
+                    text,
+                    sidecar.as_deref(),
+                    attest_key,
+                ));
+            }
+            Ok(Some(survey))
         })
         .collect();
     let mut out = Vec::new();
@@ -304,9 +344,11 @@ pub fn rollbacks(
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
         .collect();
+    let attested =
+        |s: &FileSurvey| matches!(s.attestation, Some(AttestationState::Attested { .. }));
     let found: Vec<Vec<Finding>> = surveys
         .par_iter()
-        .filter(|s| s.holds_tokens())
+        .filter(|s| s.holds_tokens() || attested(s))
         .map(|s| {
             let (Ok(now), Some(format)) = (&s.values, s.format) else {
                 return Ok(Vec::new());
@@ -328,10 +370,28 @@ pub fn rollbacks(
             let Ok(text) = std::str::from_utf8(&bytes) else {
                 return Ok(Vec::new());
             };
-            let Ok(then) = survey_document(format, text, &Selection::Default) else {
-                return Ok(Vec::new());
+            let mut found = Vec::new();
+            // The attestation at the base: the last line, or the sidecar there.
+            let attested_then = match format {
+                Format::Json => git(
+                    &repo.root,
+                    &[
+                        "show",
+                        &format!("{base}:./{then_rel}{}", attestation::SIDECAR_SUFFIX),
+                    ],
+                    true,
+                )?
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| attestation::parse_sidecar(&t).ok()),
+                _ => attestation::split(format, text).parse().ok().flatten(),
             };
-            Ok(findings::rollback_findings(&s.rel, now, &then, base))
+            if let Some(then) = attested_then {
+                found.extend(findings::attested_earlier(s, &then, base));
+            }
+            if let Ok(then) = survey_document(format, text, &Selection::Default) {
+                found.extend(findings::rollback_findings(&s.rel, now, &then, base));
+            }
+            Ok(found)
         })
         .collect::<Result<_, SurveyError>>()?;
     Ok(found.into_iter().flatten().collect())

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use super::credential::{self, CredentialKind};
 use crate::document::Error;
+use crate::document::attestation::{self, AttestError, AttestPublicKey, Attestation};
 use crate::document::selection::{self, ContentRule, Selection};
 use crate::format::{Format, Node};
 use crate::path::ValuePath;
@@ -215,6 +216,61 @@ pub struct FileSurvey {
     pub format: Option<Format>,
     /// Its values in document order, or why they could not be read.
     pub values: Result<Vec<SurveyedValue>, FileProblem>,
+    /// Its attestation (`spec/attest.md`), for a file of a known format that
+    /// was read ([`attestation_state`]).
+    pub attestation: Option<AttestationState>,
+}
+
+/// A file's attestation as `check` and `audit` read it, with the public half of
+/// its environment's attestation key from the policy (`spec/attest.md` 7.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttestationState {
+    /// The file carries no attestation: it is proposed.
+    Proposed,
+    /// Its attestation is damaged, names another file, or does not verify with
+    /// the policy's attestation key.
+    Invalid(AttestError),
+    /// It carries an attestation for this file, which verifies with the policy's
+    /// attestation key when `verified` (else the policy records none).
+    Attested {
+        /// The attestation.
+        attestation: Attestation,
+        /// Whether it was checked against the policy's attestation key.
+        verified: bool,
+    },
+}
+
+/// The attestation state of the file `rel` (relative to the policy's
+/// directory) holding `text` in `format`, with `sidecar` the text of its
+/// sidecar for strict JSON, checked with `attest_key` when the policy has one.
+pub fn attestation_state(
+    (format, rel): (Format, &str),
+    text: &str,
+    sidecar: Option<&str>,
+    attest_key: Option<&AttestPublicKey>,
+) -> AttestationState {
+    let (body, parsed) = match format {
+        Format::Json => (text, sidecar.map(attestation::parse_sidecar).transpose()),
+        _ => {
+            let s = attestation::split(format, text);
+            (s.body, s.parse())
+        }
+    };
+    let attestation = match parsed {
+        Ok(Some(a)) => a,
+        Ok(None) => return AttestationState::Proposed,
+        Err(e) => return AttestationState::Invalid(e),
+    };
+    if attestation.file != rel {
+        return AttestationState::Invalid(AttestError::OtherFile(attestation.file));
+    }
+    match attest_key.map(|k| attestation.verify(body, k)) {
+        Some(Err(e)) => AttestationState::Invalid(e),
+        checked => AttestationState::Attested {
+            attestation,
+            verified: checked.is_some(),
+        },
+    }
 }
 
 impl FileSurvey {
@@ -241,6 +297,7 @@ pub fn survey_link(rel: &str, policy: &Policy) -> Option<FileSurvey> {
         environment,
         format: Format::from_path(Path::new(rel)),
         values,
+        attestation: None,
     })
 }
 
@@ -265,6 +322,7 @@ pub fn survey_file(rel: &str, bytes: &[u8], policy: &Policy) -> Option<FileSurve
             environment: environment.map(|e| e.name.clone()),
             format,
             values,
+            attestation: None,
         })
     };
     if let Some(e) = overlap {

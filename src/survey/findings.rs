@@ -10,13 +10,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::document::attestation::AttestError;
 use crate::path::ValuePath;
 use crate::seal::OpenError;
 use crate::seal::key::KeyId;
 use crate::seal::token::SealedAt;
 use crate::survey::credential::CredentialKind;
 use crate::survey::{
-    FileProblem, FileSurvey, KeyIndex, KeyStatus, SealReason, SurveyedValue, ValueState,
+    AttestationState, FileProblem, FileSurvey, KeyIndex, KeyStatus, SealReason, SurveyedValue,
+    ValueState,
 };
 use crate::team::policy::Environment;
 use crate::team::policy::POLICY_FILE;
@@ -127,6 +129,22 @@ pub enum FindingKind {
         /// The glob as written.
         glob: String,
     },
+    /// A file of an environment that requires attestation carries none: it is
+    /// proposed (`spec/attest.md`).
+    Unattested,
+    /// A file's attestation is damaged, names another file, or does not verify
+    /// with the policy's attestation key.
+    Attestation(AttestError),
+    /// A file's attestation is older than at the base revision: an older
+    /// approved version put back.
+    AttestedEarlier {
+        /// The base revision, as given.
+        base_ref: String,
+        /// When the file was attested at the base revision.
+        base: SealedAt,
+        /// When it was attested now.
+        now: SealedAt,
+    },
 }
 
 impl FindingKind {
@@ -156,6 +174,9 @@ impl FindingKind {
             FindingKind::File(_) => "file",
             FindingKind::RotationOverdue { .. } => "rotation-overdue",
             FindingKind::GlobMatchesNothing { .. } => "glob-matches-nothing",
+            FindingKind::Unattested => "unattested",
+            FindingKind::Attestation(_) => "attestation",
+            FindingKind::AttestedEarlier { .. } => "attested-earlier",
         }
     }
 }
@@ -286,6 +307,20 @@ impl fmt::Display for Finding {
                 base.rfc3339()
             ),
             FindingKind::File(problem) => write!(f, "{problem}"),
+            FindingKind::Unattested => f.write_str(
+                "not attested (proposed), and its environment requires attestation: a member reviews it and runs `cachet attest` on it",
+            ),
+            FindingKind::Attestation(e) => write!(f, "{e}"),
+            FindingKind::AttestedEarlier {
+                base_ref,
+                base,
+                now,
+            } => write!(
+                f,
+                "attested at {}, earlier than at {base_ref} ({}): an older approved version was put back; attest the file again if that was meant",
+                now.rfc3339(),
+                base.rfc3339()
+            ),
             FindingKind::RotationOverdue {
                 key_id,
                 created,
@@ -387,6 +422,60 @@ pub fn file_findings(file: &FileSurvey, keys: &KeyIndex) -> Vec<Finding> {
         out.push(finding(Some(v), kind));
     }
     out
+}
+
+/// The findings about a surveyed file's attestation (`spec/attest.md` 7):
+/// a proposed file of an environment that requires attestation, and an
+/// attestation that does not hold (a problem where attestation is required,
+/// else a warning unless `strict`).
+pub fn attestation_findings(
+    file: &FileSurvey,
+    env: Option<&Environment>,
+    strict: bool,
+) -> Vec<Finding> {
+    let required = env.is_some_and(|e| e.require_attestation);
+    let (severity, kind) = match &file.attestation {
+        Some(AttestationState::Proposed) if required => {
+            (Severity::Problem, FindingKind::Unattested)
+        }
+        Some(AttestationState::Invalid(e)) => (
+            if required {
+                Severity::Problem
+            } else {
+                Severity::warning_unless_strict(strict)
+            },
+            FindingKind::Attestation(e.clone()),
+        ),
+        _ => return Vec::new(),
+    };
+    vec![Finding {
+        subject: file.rel.clone(),
+        value: None,
+        severity,
+        kind,
+    }]
+}
+
+/// The finding of a file attested earlier than it was at revision `base_ref`
+/// (`then`, its attestation there).
+pub fn attested_earlier(
+    file: &FileSurvey,
+    then: &crate::document::attestation::Attestation,
+    base_ref: &str,
+) -> Option<Finding> {
+    let Some(AttestationState::Attested { attestation, .. }) = &file.attestation else {
+        return None;
+    };
+    (attestation.attested_at < then.attested_at).then(|| Finding {
+        subject: file.rel.clone(),
+        value: None,
+        severity: Severity::Problem,
+        kind: FindingKind::AttestedEarlier {
+            base_ref: base_ref.to_string(),
+            base: then.attested_at,
+            now: attestation.attested_at,
+        },
+    })
 }
 
 /// The values of `now` whose sealed-at time is earlier than the same value's

@@ -15,7 +15,7 @@ use crate::seal::key::KeyId;
 use crate::seal::token::SealedAt;
 use crate::survey::environments::RingState;
 use crate::survey::findings::{KeyAge, key_age};
-use crate::survey::{FileSurvey, KeyIndex, KeyStatus, ValueState};
+use crate::survey::{AttestationState, FileSurvey, KeyIndex, KeyStatus, ValueState};
 use crate::team::policy::{Environment, Policy};
 
 /// The version of the JSON layout, written as `"schema"`.
@@ -131,6 +131,54 @@ pub struct FileEntry {
     pub malformed_values: Vec<ValueRef>,
     /// The latest sealed-at time of the file's values (`null`: none sealed).
     pub last_set: Option<String>,
+    /// Its attestation (`null`: the file could not be read as its format).
+    pub attestation: Option<AttestationEntry>,
+}
+
+/// A file's attestation (`spec/attest.md`).
+#[derive(Clone, Debug, Serialize)]
+pub struct AttestationEntry {
+    /// `verified` (with the policy's attestation key), `attested` (the policy
+    /// records no attestation key to check it with), `proposed` (none), or
+    /// `invalid`.
+    pub status: &'static str,
+    /// Who approved it, as they named themselves.
+    pub approver: Option<String>,
+    /// When it was approved.
+    pub attested_at: Option<String>,
+    /// The key id of the key that attested it.
+    pub key_id: Option<String>,
+    /// Why it is invalid.
+    pub detail: Option<String>,
+}
+
+impl AttestationEntry {
+    fn of(state: &AttestationState) -> AttestationEntry {
+        let mut entry = AttestationEntry {
+            status: "proposed",
+            approver: None,
+            attested_at: None,
+            key_id: None,
+            detail: None,
+        };
+        match state {
+            AttestationState::Proposed => {}
+            AttestationState::Invalid(e) => {
+                entry.status = "invalid";
+                entry.detail = Some(e.to_string());
+            }
+            AttestationState::Attested {
+                attestation,
+                verified,
+            } => {
+                entry.status = if *verified { "verified" } else { "attested" };
+                entry.approver = Some(attestation.approver.clone());
+                entry.attested_at = Some(attestation.attested_at.rfc3339());
+                entry.key_id = Some(attestation.key_id.to_string());
+            }
+        }
+        entry
+    }
 }
 
 /// How many values of a file are sealed to one key id.
@@ -246,6 +294,7 @@ fn file_entry(file: &FileSurvey, keys: &KeyIndex) -> FileEntry {
         plaintext_secrets: Vec::new(),
         malformed_values: Vec::new(),
         last_set: None,
+        attestation: file.attestation.as_ref().map(AttestationEntry::of),
     };
     let mut per_key: BTreeMap<KeyId, usize> = BTreeMap::new();
     let mut last: Option<SealedAt> = None;

@@ -15,6 +15,6 @@ pub mod inventory;
 pub mod sarif;
 
 pub use files::{
-    FileProblem, FileSurvey, KeyIndex, KeyStatus, SealReason, SurveyedValue, ValueState,
-    survey_document, survey_file, survey_link,
+    AttestationState, FileProblem, FileSurvey, KeyIndex, KeyStatus, SealReason, SurveyedValue,
+    ValueState, attestation_state, survey_document, survey_file, survey_link,
 };

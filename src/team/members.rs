@@ -13,6 +13,7 @@ use super::policy::{Environment, POLICY_FILE, Policy};
 use super::repo::Repo;
 use super::session::Session;
 use super::trust::{differences, require_agreement};
+use crate::document::attestation::AttestPublicKey;
 use crate::glob::{FileGlob, PathGlob};
 use crate::seal::{SealedAt, SecretKey};
 use crate::worktree::FileLock;
@@ -69,6 +70,8 @@ pub fn add_environment<C: age::Callbacks>(
         files: new.files,
         seal: new.seal,
         members: new.members.clone(),
+        attest_key: Some(AttestPublicKey::of(&key)),
+        require_attestation: false,
     };
     let mut policy = repo.policy.clone();
     policy
@@ -263,7 +266,12 @@ pub fn sync_members<C: age::Callbacks>(
             let mut policy = repo.policy.clone();
             let current = ring.current();
             policy
-                .set_key(&env.name, &current.secret.public_key(), current.created)
+                .set_key(
+                    &env.name,
+                    &current.secret.public_key(),
+                    &AttestPublicKey::of(&current.secret),
+                    current.created,
+                )
                 .and_then(|()| policy.set_members(&env.name, &ring.members))
                 .map_err(|source| TeamError::Policy {
                     file: POLICY_FILE.to_string(),
@@ -297,6 +305,19 @@ pub fn sync_members<C: age::Callbacks>(
     ring.members = env.members.clone();
     ring.members.sort();
     repo.write_keyring(ring, session.callbacks.clone())?;
+    // The policy's attestation key follows the keyring's key (a policy written
+    // before attestations has none).
+    let attest_key = AttestPublicKey::of(&ring.current().secret);
+    if env.attest_key != Some(attest_key) {
+        let mut policy = repo.policy.clone();
+        policy
+            .set_attest_key(&env.name, &attest_key)
+            .map_err(|source| TeamError::Policy {
+                file: POLICY_FILE.to_string(),
+                source,
+            })?;
+        repo.write_policy(policy)?;
+    }
     Ok((found, Synced::KeyringFromPolicy(ring.members.len())))
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
+use crate::document::attestation::AttestPublicKey;
 use crate::error::{Classified, ErrorKind};
 use crate::glob::{FileGlob, PathGlob};
 use crate::seal::key::PublicKey;
@@ -44,6 +45,11 @@ pub struct Environment {
     pub seal: Vec<PathGlob>,
     /// Who can open the environment's keyring, in the policy's order.
     pub members: Vec<Member>,
+    /// The public half of its attestation key (`spec/attest.md` 7.1), when the
+    /// policy records it.
+    pub attest_key: Option<AttestPublicKey>,
+    /// Whether `check` reports its files that are not attested as problems.
+    pub require_attestation: bool,
 }
 
 impl Environment {
@@ -134,11 +140,18 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
     for (k, _) in table.iter() {
         if !matches!(
             k,
-            "public_key" | "created" | "rotate_every" | "files" | "seal" | "members"
+            "public_key"
+                | "created"
+                | "rotate_every"
+                | "files"
+                | "seal"
+                | "members"
+                | "attest_key"
+                | "require_attestation"
         ) {
             return Err(invalid(
                 at(k),
-                "unknown field (known: public_key, created, rotate_every, files, seal, members)",
+                "unknown field (known: public_key, created, rotate_every, files, seal, members, attest_key, require_attestation)",
             ));
         }
     }
@@ -172,6 +185,21 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
                 "must be a number of days from 1 to 3650, written like \"90d\"",
             )
         })?),
+    };
+    let attest_key = match field("attest_key") {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| invalid(at("attest_key"), "must be a string"))?
+                .parse::<AttestPublicKey>()
+                .map_err(|e| invalid(at("attest_key"), e))?,
+        ),
+    };
+    let require_attestation = match field("require_attestation") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| invalid(at("require_attestation"), "must be true or false"))?,
     };
     let files = match field("files") {
         None => {
@@ -230,6 +258,8 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
         files,
         seal,
         members,
+        attest_key,
+        require_attestation,
     })
 }
 
@@ -376,7 +406,13 @@ impl Policy {
         }
         let mut t = Table::new();
         t["public_key"] = value(env.public_key.to_string());
+        if let Some(k) = &env.attest_key {
+            t["attest_key"] = value(k.to_string());
+        }
         t["created"] = value(env.created.rfc3339());
+        if env.require_attestation {
+            t["require_attestation"] = value(true);
+        }
         if let Some(d) = env.rotate_every_days {
             t["rotate_every"] = value(format!("{d}d"));
         }
@@ -437,16 +473,31 @@ impl Policy {
         self.reparse()
     }
 
-    /// Sets an environment's public key and its creation date.
+    /// Sets an environment's public key, the public half of its attestation key
+    /// (`spec/attest.md` 2; derived from the secret key, which the caller holds)
+    /// and its creation date.
     pub fn set_key(
         &mut self,
         name: &str,
         public_key: &PublicKey,
+        attest_key: &AttestPublicKey,
         created: SealedAt,
     ) -> Result<(), PolicyError> {
         let t = self.env_table(name)?;
         t["public_key"] = value(public_key.to_string());
+        t["attest_key"] = value(attest_key.to_string());
         t["created"] = value(created.rfc3339());
+        self.reparse()
+    }
+
+    /// Sets the public half of an environment's attestation key.
+    pub fn set_attest_key(
+        &mut self,
+        name: &str,
+        attest_key: &AttestPublicKey,
+    ) -> Result<(), PolicyError> {
+        let t = self.env_table(name)?;
+        t["attest_key"] = value(attest_key.to_string());
         self.reparse()
     }
 
@@ -613,9 +664,17 @@ mod tests {
             files: vec![FileGlob::new("config/staging/**").unwrap()],
             seal: Vec::new(),
             members: members[..1].to_vec(),
+            attest_key: Some(AttestPublicKey::of(&SecretKey::from_bytes([2; 32]))),
+            require_attestation: true,
         })
         .unwrap();
         let again = Policy::parse(&p.to_string()).unwrap();
+        let written = again.environment("staging").unwrap();
+        assert_eq!(
+            written.attest_key,
+            Some(AttestPublicKey::of(&SecretKey::from_bytes([2; 32])))
+        );
+        assert!(written.require_attestation);
         assert_eq!(again.environments.len(), 2);
         assert_eq!(
             again

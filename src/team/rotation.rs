@@ -19,7 +19,7 @@ use super::policy::POLICY_FILE;
 use super::repo::Repo;
 use super::session::Session;
 use super::trust::{require_agreement, require_agreement_or_rotation};
-use crate::document::attestation::{self, AttestKey};
+use crate::document::attestation::{self, AttestKey, AttestPublicKey};
 use crate::document::rekey::rekey_document;
 use crate::format::Format;
 use crate::seal::{Identities, KeyId, SealedAt, SecretKey};
@@ -167,11 +167,15 @@ fn rekey_file(
         atomic::write_atomic(path, bytes, Mode::Keep, false)
             .map_err(|e| TeamError::io(name, "cannot write", e))
     };
-    write(&file.path, out.as_bytes())?;
+    // The sidecar first: killed between the two, the file still holds the old
+    // key's values and the next run re-seals it, writing both again.
     if let (Format::Json, Some(made)) = (format, made) {
-        let sidecar = attestation::sidecar_text(&made);
-        write(&attestation::sidecar_path(&file.path), sidecar.as_bytes())?;
+        let sidecar = attestation::sidecar_path(&file.path);
+        // Its writes are guarded by the file's lock, held here.
+        atomic::remove_stale_temps(&sidecar);
+        write(&sidecar, attestation::sidecar_text(&made).as_bytes())?;
     }
+    write(&file.path, out.as_bytes())?;
     Ok(report.resealed.len())
 }
 
@@ -377,7 +381,12 @@ pub fn rotate<C: age::Callbacks>(
     if !in_progress || policy_behind {
         let mut policy = repo.policy.clone();
         policy
-            .set_key(&env_name, &to, current.created)
+            .set_key(
+                &env_name,
+                &to,
+                &AttestPublicKey::of(&current.secret),
+                current.created,
+            )
             .map_err(|source| TeamError::Policy {
                 file: POLICY_FILE.to_string(),
                 source,

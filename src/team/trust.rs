@@ -11,6 +11,7 @@ use super::TeamError;
 use super::keyring::Keyring;
 use super::member::Member;
 use super::policy::{Environment, POLICY_FILE, check_environment_name};
+use crate::document::attestation::AttestPublicKey;
 use crate::seal::{KeyId, PublicKey};
 use crate::worktree::atomic;
 
@@ -123,6 +124,22 @@ pub fn differences(env: &Environment, ring: &Keyring) -> Vec<String> {
             ring.current().secret.public_key().key_id()
         ));
     }
+    // A policy written before attestations has no attestation key; a wrong one
+    // would make a public-key verifier trust attestations a writer made.
+    // Compared with the key the policy names (a rotation in progress names a
+    // retired one, which the line above reports).
+    let named = ring
+        .keys
+        .iter()
+        .find(|k| k.secret.public_key() == env.public_key);
+    if let (Some(recorded), Some(named)) = (&env.attest_key, named)
+        && *recorded != AttestPublicKey::of(&named.secret)
+    {
+        out.push(format!(
+            "the attest_key in {POLICY_FILE} is not the one its key gives ({})",
+            AttestPublicKey::of(&named.secret)
+        ));
+    }
     let policy: BTreeSet<&Member> = env.members.iter().collect();
     let keyring: BTreeSet<&Member> = ring.members.iter().collect();
     let names = |set: Vec<&&Member>| {
@@ -168,8 +185,11 @@ pub fn require_agreement_or_rotation(env: &Environment, ring: &Keyring) -> Resul
         require_agreement(env, ring)?;
         return Ok(false);
     }
+    // The policy still names the retired key and its attestation key; the rest
+    // must agree as if it named the current one.
     let mut as_if = env.clone();
     as_if.public_key = ring.current().secret.public_key();
+    as_if.attest_key = None;
     require_agreement(&as_if, ring)?;
     Ok(true)
 }
@@ -200,6 +220,8 @@ mod tests {
             files: Vec::new(),
             seal: Vec::new(),
             members,
+            attest_key: None,
+            require_attestation: false,
         }
     }
 

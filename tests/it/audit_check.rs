@@ -410,26 +410,38 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
     // comparison with the base revision shows it.
     let text = r.read("config/prod/app.toml");
     r.write("config/prod/app.toml", &text.replace(&t1, &t0));
+    // ada's set attested the file: the swap breaks the attestation (a warning,
+    // the environment does not require attestation), whatever the base.
+    let changed = "config/prod/app.toml: warning: its attestation does not match its content: the file changed after it was approved, or the attestation was made with another key; a member of its environment reviews the file and runs `cachet attest` on it".to_string();
     let o = r.ok("ada", &["check"]);
-    assert_eq!(o.stdout, OK);
+    assert_eq!(o.stdout, format!("{OK}{changed}\n"));
+    assert_eq!(o.stderr, "cachet: check found 1 warning\n");
     let rollback = format!(
         "config/prod/app.toml: db.password: problem: sealed at {}, earlier than at HEAD ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant",
         sealed_at(&t0),
         sealed_at(&t1)
     );
     let o = r.run("ada", &["check", "--base", "HEAD"]);
-    assert_findings(&o, OK, std::slice::from_ref(&rollback), "1 problem");
-    // Against the first commit the value is no older: nothing to report.
+    assert_findings(
+        &o,
+        OK,
+        &[changed.clone(), rollback.clone()],
+        "1 problem and 1 warning",
+    );
+    // Against the first commit the value is no older: nothing more to report.
     r.ok("ada", &["check", "--base", "HEAD~1"]);
     // Moving the rolled-back file does not hide it: it is compared with the file
-    // it was at the base.
+    // it was at the base (and its attestation names the file it was made for).
     r.git(&["mv", "config/prod/app.toml", "config/prod/moved.toml"]);
     let o = r.run("ada", &["check", "--base", "HEAD"]);
     assert_findings(
         &o,
         OK,
-        &[rollback.replace("config/prod/app.toml", "config/prod/moved.toml")],
-        "1 problem",
+        &[
+            "config/prod/moved.toml: warning: its attestation was made for the file \"config/prod/app.toml\", not this one (a file copied over another); a member of its environment reviews the file and runs `cachet attest` on it".to_string(),
+            rollback.replace("config/prod/app.toml", "config/prod/moved.toml"),
+        ],
+        "1 problem and 1 warning",
     );
     r.git(&["mv", "config/prod/moved.toml", "config/prod/app.toml"]);
     r.git(&["checkout", "HEAD", "--", "config/prod/app.toml"]);
@@ -465,7 +477,12 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
         key_id(&t1)
     );
     let o = r.run("ada", &["check"]);
-    assert_findings(&o, OK, std::slice::from_ref(&retired), "1 problem");
+    assert_findings(
+        &o,
+        OK,
+        &[changed.clone(), retired.clone()],
+        "1 problem and 1 warning",
+    );
     // The oldest token, replayed: retired and older than the base.
     r.write("config/prod/app.toml", &text.replace(&t2, &t0));
     let o = r.run("ada", &["check", "--base", "HEAD"]);
@@ -474,7 +491,12 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
         sealed_at(&t0),
         sealed_at(&t2)
     );
-    assert_findings(&o, OK, &[retired.clone(), rollback], "2 problems");
+    assert_findings(
+        &o,
+        OK,
+        &[changed, retired.clone(), rollback],
+        "2 problems and 1 warning",
+    );
 
     // Audit lists the retired key still in use.
     let v = r.audit_json("ada");
@@ -958,4 +980,113 @@ fn check_writes_sarif_for_code_scanning() {
     for r in results {
         assert!(rules.contains(&r["ruleId"].as_str().unwrap()));
     }
+}
+
+/// spec/attest.md 7: the policy records each environment's attestation key;
+/// `check` reports a proposed file of an environment that requires attestation,
+/// an attestation that no longer holds, one older than at the base, and a
+/// policy whose attestation key is not the keyring's; `audit` shows who
+/// attested each file and when.
+#[test]
+fn check_and_audit_read_attestations() {
+    let r = repository();
+    let policy = r.read(".cachet.toml");
+    assert_eq!(
+        policy.matches("attest_key = \"ed25519:").count(),
+        2,
+        "{policy}"
+    );
+    // ada's seal attested both files.
+    let v = r.audit_json("ada");
+    for f in v["files"].as_array().unwrap() {
+        assert_eq!(f["attestation"]["status"], "verified", "{f}");
+        assert_eq!(f["attestation"]["approver"], "Test", "{f}");
+        assert!(f["attestation"]["attested_at"].is_string());
+    }
+    let audit = r.ok("ada", &["audit"]).stdout;
+    assert!(audit.contains("ATTESTED"), "{audit}");
+    assert!(audit.contains(" Test 20"), "{audit}");
+
+    // Production requires attestation; a write without the key leaves the file
+    // proposed, which check reports as a problem.
+    r.write(
+        ".cachet.toml",
+        &policy.replacen(
+            "rotate_every = \"30d\"",
+            "rotate_every = \"30d\"\nrequire_attestation = true",
+            1,
+        ),
+    );
+    r.commit("require attestation in production");
+    let app = r.read("config/prod/app.toml");
+    let body = app.split("# cachet:attest:").next().unwrap().to_string();
+    r.write("config/prod/app.toml", &body);
+    let o = r.run("ada", &["check"]);
+    assert_findings(
+        &o,
+        OK,
+        &["config/prod/app.toml: problem: not attested (proposed), and its environment requires attestation: a member reviews it and runs `cachet attest` on it".to_string()],
+        "1 problem",
+    );
+    let v = r.audit_json("ada");
+    assert_eq!(v["files"][0]["attestation"]["status"], "proposed");
+    // Staging does not require it: an unattested file there is no finding.
+    let staging = r.read("config/staging/app.yaml");
+    r.write(
+        "config/staging/app.yaml",
+        staging.split("# cachet:attest:").next().unwrap(),
+    );
+    let o = r.run("ada", &["check"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(o.stdout.lines().count(), 3, "{}", o.stdout);
+    r.write("config/staging/app.yaml", &staging);
+
+    // An older attested version put back: the base shows it went back.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    r.ok("ada", &["attest", "--yes", "config/prod/app.toml"]);
+    r.ok("ada", &["check"]);
+    r.commit("attested again");
+    r.write("config/prod/app.toml", &app);
+    r.ok("ada", &["check"]);
+    let o = r.run("ada", &["check", "--base", "HEAD"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("config/prod/app.toml: problem: attested at ")
+            && o.stdout.contains(", earlier than at HEAD ("),
+        "{}",
+        o.stdout
+    );
+    r.git(&["checkout", "HEAD", "--", "config/prod/app.toml"]);
+
+    // A writer replaces production's attestation key with one of theirs: a
+    // member's check says the policy and keyring disagree, and sync repairs it.
+    let real = r.read(".cachet.toml");
+    let theirs =
+        cachet::document::attestation::AttestPublicKey::of(&cachet::SecretKey::from_bytes([9; 32]));
+    let start = real.find("attest_key = \"").unwrap() + "attest_key = \"".len();
+    let end = start + real[start..].find('"').unwrap();
+    r.write(
+        ".cachet.toml",
+        &format!("{}{theirs}{}", &real[..start], &real[end..]),
+    );
+    let o = r.run("ada", &["check"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout
+            .contains("the attest_key in .cachet.toml is not the one its key gives"),
+        "{}",
+        o.stdout
+    );
+    // With it, the file's attestation no longer verifies for a reader of the
+    // policy either.
+    assert!(
+        o.stdout
+            .contains("config/prod/app.toml: problem: its attestation does not match its content"),
+        "{}",
+        o.stdout
+    );
+    r.ok("ada", &["members", "sync", "production"]);
+    assert_eq!(r.read(".cachet.toml"), real);
+    r.ok("ada", &["check"]);
 }
