@@ -516,6 +516,19 @@ fn different_values_on_adjacent_lines_merge_cleanly_through_the_driver() {
     let line = |t: &str, k: &str| t.lines().find(|l| l.starts_with(k)).unwrap().to_string();
     assert_eq!(line(&merged, "password"), line(&a, "password"));
     assert!(r.edit_dir_entries().is_empty());
+    // Both branches were attested by their edits; their attestation lines did
+    // not conflict, and the merger, who holds the key, attested the result.
+    let attestation = |t: &str| {
+        attestation::split(Format::Toml, t)
+            .attestation
+            .map(str::to_string)
+    };
+    assert!(attestation(&a).is_some());
+    let made = attestation(&merged).expect("the merge is attested");
+    assert_ne!(Some(made), attestation(&a));
+    assert_eq!(merged.matches("cachet:attest:").count(), 1, "{merged}");
+    let check = r.cachet(&["open", "--check", "--require-attested", "app.toml"], &[]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
 }
 
 #[test]
@@ -610,4 +623,55 @@ fn the_merge_driver_falls_back_to_git_when_it_cannot_open() {
     let merged = r.read("app.toml");
     assert!(merged.contains("<<<<<<< ours"));
     assert!(!merged.contains("pw-a") && !merged.contains("hunter2"));
+}
+
+/// Two attested branches merged by someone who holds no key: the driver cannot
+/// open the values and falls back to git's line merge, of the files without
+/// their attestation lines, so the lines do not conflict; the result is left
+/// proposed (spec/git.md 2).
+#[test]
+fn attested_branches_merged_without_the_key_are_proposed_not_conflicted() {
+    let r = branches("s/db.internal/db.a/", "s/s3cr3t/jwt-b/");
+    let a = r.read("app.toml");
+    assert!(attestation::split(Format::Toml, &a).attestation.is_some());
+    let bin = Path::new(env!("CARGO_BIN_EXE_cachet")).parent().unwrap();
+    let mut cmd = Command::new("git");
+    isolate(&mut cmd, &r.home);
+    let out = cmd
+        .args(["merge", "-q", "--no-edit", "b"])
+        .current_dir(&r.dir)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = r.read("app.toml");
+    assert!(
+        !merged.contains("<<<<<<<") && !merged.contains("cachet:attest:"),
+        "{merged}"
+    );
+    // The merged values are both sides' changes, and the file is proposed.
+    assert_eq!(
+        r.open("app.toml"),
+        PLAIN
+            .replace("db.internal", "db.a")
+            .replace("s3cr3t", "jwt-b")
+    );
+    let check = r.cachet(&["open", "--check", "--require-attested", "app.toml"], &[]);
+    assert_eq!(check.code, 1);
+    assert_eq!(
+        check.stderr,
+        "cachet: app.toml: is not attested (proposed): a member of its environment reviews it and runs `cachet attest` on it\n"
+    );
 }
