@@ -268,8 +268,8 @@ pub enum Command {
     #[command(subcommand)]
     Import(ImportCommand),
     /// Approve files as a holder of their environment's key: list what changed
-    /// since git's HEAD, then sign each file's exact bytes (spec/attest.md), so
-    /// that `--require-attested` deploys run it.
+    /// since the last attested version in git, then sign each file's exact bytes
+    /// (spec/attest.md), so that `--require-attested` deploys run it.
     Attest(AttestArgs),
     /// Edit a sealed file in $CACHET_EDITOR, $VISUAL or $EDITOR: opened into a
     /// private temporary file, re-sealed afterwards, unchanged values keeping their

@@ -17,8 +17,10 @@ use super::args::AttestArgs;
 use super::team::{Notes, safe_directories};
 use super::{Failure, Input, identity, is_stdin, lock_in_place, note, read_input, write_file};
 
-/// `cachet attest FILE…`: lists what changed in each file since `HEAD`, asks
-/// (unless `--yes`), and attests it with its environment's key.
+/// `cachet attest FILE…`: lists what changed in each file since its last
+/// attested version, asks (unless `--yes`), and attests it with its
+/// environment's key. Every file is locked, read and approved before any is
+/// written: one that cannot be attested leaves all of them as they were.
 pub fn attest(args: &AttestArgs) -> Result<(), Failure> {
     if args.files.iter().any(|f| is_stdin(f)) {
         return Err(Failure::usage(
@@ -26,8 +28,13 @@ pub fn attest(args: &AttestArgs) -> Result<(), Failure> {
         ));
     }
     let mut ids = identity::load(&args.identity.identities)?;
-    for file in &args.files {
-        let _lock = lock_in_place(file)?;
+    let files = super::distinct_sorted(&args.files);
+    let _locks = files
+        .iter()
+        .map(|f| lock_in_place(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut approved = Vec::new();
+    for file in files {
         let input = read_input(file, args.input.input_type)?;
         let attester = attester_for(
             file,
@@ -42,12 +49,12 @@ pub fn attest(args: &AttestArgs) -> Result<(), Failure> {
             note(&format!("{}: not attested", input.name));
             continue;
         }
-        let made = write_attested(
-            file,
-            (&input.name, input.format, Some(&input.text)),
-            &input.text,
-            &attester,
-        )?;
+        let (out, made) = attested(input.format, &input.text, &attester)
+            .map_err(|e| Failure::about(&input.name, &e))?;
+        approved.push((file, input, attester, out, made));
+    }
+    for (file, input, attester, out, made) in approved {
+        write_made(file, input.format, (&out, Some(&input.text)), &made)?;
         let _ = writeln!(
             io::stderr(),
             "{}: {}",
@@ -85,20 +92,6 @@ fn attested_as(attester: &Attester, made: &Attestation) -> String {
         made.key_id,
         made.attested_at.rfc3339()
     )
-}
-
-/// Writes `text` (the new content of `file`, named `name`) attested by
-/// `attester`: the line at its end, or for strict JSON the file and then its
-/// sidecar. A file whose content is already `unchanged` is not rewritten.
-fn write_attested(
-    file: &Path,
-    (name, format, unchanged): (&str, Format, Option<&str>),
-    text: &str,
-    attester: &Attester,
-) -> Result<Attestation, Failure> {
-    let (out, made) = attested(format, text, attester).map_err(|e| Failure::about(name, &e))?;
-    write_made(file, format, (&out, unchanged), &made)?;
-    Ok(made)
 }
 
 /// `text` attested by `attester` now.

@@ -726,6 +726,23 @@ fn sealer_for<'a>(
     Ok(&mut sealers[i].1)
 }
 
+/// The files named, one entry per file however it was named (`a.toml`,
+/// `./a.toml`), in a fixed order: the order every lock is taken in, so two runs
+/// cannot deadlock, and naming a file twice does not wait for its own lock.
+fn distinct_sorted(files: &[PathBuf]) -> Vec<&PathBuf> {
+    let mut order: Vec<&PathBuf> = Vec::new();
+    let mut seen = Vec::new();
+    for f in files {
+        let key = fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        if !seen.contains(&key) {
+            seen.push(key);
+            order.push(f);
+        }
+    }
+    order.sort();
+    order
+}
+
 fn seal(
     files: &[PathBuf],
     recipient: Option<&str>,
@@ -745,18 +762,7 @@ fn seal(
     let in_place = !to_stdout && stdin_files == 0;
     // Take every lock (in a fixed order, so two runs cannot deadlock), seal everything
     // in memory, and only then write: one bad file leaves every file untouched.
-    // One entry per file, however it was named (`a.toml`, `./a.toml`): naming a
-    // file twice must not make the run wait for its own lock.
-    let mut order: Vec<&PathBuf> = Vec::new();
-    let mut seen = Vec::new();
-    for f in files {
-        let key = fs::canonicalize(f).unwrap_or_else(|_| f.clone());
-        if !seen.contains(&key) {
-            seen.push(key);
-            order.push(f);
-        }
-    }
-    order.sort();
+    let order = distinct_sorted(files);
     // Locks first: they refuse a file that is a symbolic link before its
     // environment is looked up where the link points.
     let _locks = if in_place {

@@ -1578,3 +1578,53 @@ fn dir_with_key() -> (tempfile::TempDir, String) {
     let r = o.stdout.trim().to_string();
     (dir, r)
 }
+
+/// `cachet attest` approves every file named or none: a file that cannot carry
+/// an attestation leaves the others as they were; without a terminal it needs
+/// `--yes`; a file named twice is attested once.
+#[test]
+fn attest_writes_every_file_or_none() {
+    let (dir, recipient) = dir_with_key();
+    let d = dir.path();
+    let run = |args: &[&str]| common::run_cachet(d, d, args, b"", &[]);
+    fs::write(d.join("a.toml"), "password = \"pw-a\"\n").unwrap();
+    fs::write(d.join("b.yaml"), "--- |\nliteral text\n").unwrap();
+    let o = run(&["seal", "-r", &recipient, "a.toml"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let a = fs::read_to_string(d.join("a.toml")).unwrap();
+    let o = run(&["attest", "-i", "k.txt", "a.toml"]);
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (
+            2,
+            "a.toml: no version in git to compare with; review the whole file\ncachet: a.toml: attest asks before approving a file; pass --yes to approve without asking (no terminal here)\n"
+        )
+    );
+    let o = run(&["attest", "--yes", "-i", "k.txt", "a.toml", "b.yaml"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.ends_with("cachet: b.yaml: cannot be attested: a comment line at its end would change a value (the file ends inside a block or a multi-line value); end the file with a line outside any value\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(fs::read_to_string(d.join("a.toml")).unwrap(), a);
+    assert_eq!(
+        fs::read_to_string(d.join("b.yaml")).unwrap(),
+        "--- |\nliteral text\n"
+    );
+    let o = run(&["attest", "--yes", "-i", "k.txt", "a.toml", "./a.toml"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let attested = fs::read_to_string(d.join("a.toml")).unwrap();
+    assert_eq!(attested.matches("# cachet:attest:v1:").count(), 1);
+    assert!(attested.starts_with(&a));
+    let o = run(&["open", "-i", "k.txt", "--require-attested", "a.toml"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "password = \"pw-a\"\n"));
+    // Without a key to attest with.
+    let o = run(&["attest", "--yes", "a.toml"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with("cachet: no identity: pass -i FILE"),
+        "{}",
+        o.stderr
+    );
+}
