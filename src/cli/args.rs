@@ -271,6 +271,10 @@ pub enum Command {
     /// since the last attested version in git, then sign each file's exact bytes
     /// (spec/attest.md), so that `--require-attested` deploys run it.
     Attest(AttestArgs),
+    /// Seal every value of files again, stamped now, to the key of the
+    /// environment that covers each (members only): moves a file copied from
+    /// another environment to its own, and accepts a value deliberately put back.
+    Reseal(ResealArgs),
     /// Edit a sealed file in $CACHET_EDITOR, $VISUAL or $EDITOR: opened into a
     /// private temporary file, re-sealed afterwards, unchanged values keeping their
     /// exact sealed text.
@@ -521,6 +525,22 @@ pub struct AuditArg {
     /// stderr. Default: $CACHET_AUDIT_LOG.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+}
+
+/// The arguments of `reseal`.
+#[derive(Args, Debug)]
+pub struct ResealArgs {
+    /// The files to re-seal in place.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArg,
+    #[command(flatten)]
+    pub recipient: RecipientArg,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub input: InputTypeArg,
 }
 
 /// The arguments of `attest`.

@@ -10,6 +10,7 @@ mod edit;
 mod identity;
 mod import;
 mod inventory;
+mod reseal;
 mod rotate;
 mod team;
 
@@ -355,6 +356,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         ),
         Command::Import(args::ImportCommand::Sops(args)) => import::sops(&args),
         Command::Attest(a) => attest::attest(&a),
+        Command::Reseal(a) => reseal::reseal(&a),
         Command::Edit(a) => edit::edit(&a),
         Command::Diff(a) => edit::diff(&a),
         Command::Merge(a) => edit::merge(&a),
@@ -701,7 +703,7 @@ fn seal_failure(file: &str, e: cachet::Error, target: &Target) -> Failure {
         && let Some(other) = t.policy.environment_of_key(found)
     {
         return Failure::refused(format!(
-            "{file}: {path}: is sealed to the key of environment {}, but the file belongs to environment {}; a file holds the values of one environment",
+            "{file}: {path}: is sealed to the key of environment {}, but the file belongs to environment {}; a file holds the values of one environment: a member of both re-seals it with `cachet reseal {file}`",
             other.name, t.env.name
         ));
     }

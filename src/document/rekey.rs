@@ -35,10 +35,32 @@ pub fn rekey_document(
     from: &Identities,
     to: &PublicKey,
 ) -> Result<(Zeroizing<String>, RekeyReport), Error> {
+    rekey_stamped(format, text, (from, to), None)
+}
+
+/// [`rekey_document`], every re-sealed value stamped `at` instead of keeping its
+/// sealed-at time: a value set anew, as `cachet reseal` does for a file copied
+/// from another environment or a value deliberately put back.
+pub fn reseal_values_at(
+    format: Format,
+    text: &str,
+    (from, to): (&Identities, &PublicKey),
+    at: SealedAt,
+) -> Result<(Zeroizing<String>, RekeyReport), Error> {
+    rekey_stamped(format, text, (from, to), Some(at))
+}
+
+fn rekey_stamped(
+    format: Format,
+    text: &str,
+    (from, to): (&Identities, &PublicKey),
+    stamp: Option<SealedAt>,
+) -> Result<(Zeroizing<String>, RekeyReport), Error> {
     let pass = Rekeying {
         format,
         from,
         to,
+        stamp,
         opener: Opener::new(from),
         sealers: Vec::new(),
         // A re-sealed token is as long as the one it replaces.
@@ -62,6 +84,8 @@ struct Rekeying<'k, 't> {
     format: Format,
     from: &'k Identities,
     to: &'k PublicKey,
+    /// The sealed-at time of every re-sealed value; `None` keeps each one's.
+    stamp: Option<SealedAt>,
     opener: Opener<'k>,
     /// One sealer per sealed-at time kept, so a file costs one ephemeral key per
     /// distinct time rather than one per value.
@@ -92,19 +116,16 @@ impl Rekeying<'_, '_> {
             path: &node.path,
         };
         let raw = self.opener.open(&token, &place).map_err(fail)?;
-        let i = match self
-            .sealers
-            .iter()
-            .position(|(at, _)| *at == token.sealed_at)
-        {
+        let at = self.stamp.unwrap_or(token.sealed_at);
+        let i = match self.sealers.iter().position(|(t, _)| *t == at) {
             Some(i) => i,
             None => {
-                let sealer = Sealer::with_rng(self.to, OsRng, token.sealed_at).map_err(|_| {
+                let sealer = Sealer::with_rng(self.to, OsRng, at).map_err(|_| {
                     fail(OpenError::Refused(
                         "the new key is a low-order point, which nothing may be sealed to",
                     ))
                 })?;
-                self.sealers.push((token.sealed_at, sealer));
+                self.sealers.push((at, sealer));
                 self.sealers.len() - 1
             }
         };

@@ -275,7 +275,7 @@ impl fmt::Display for Finding {
                 file_environment,
             } => write!(
                 f,
-                "sealed to key id {key_id}, the key of environment {key_environment}, but the file belongs to environment {file_environment}; seal the value again for {file_environment}"
+                "sealed to key id {key_id}, the key of environment {key_environment}, but the file belongs to environment {file_environment}; a member of both re-seals the file for {file_environment} with `cachet reseal FILE`"
             ),
             FindingKind::UnknownKey {
                 key_id,
@@ -302,7 +302,7 @@ impl fmt::Display for Finding {
                 now,
             } => write!(
                 f,
-                "sealed at {}, earlier than at {base_ref} ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant",
+                "sealed at {}, earlier than at {base_ref} ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant, or accept it with `cachet reseal FILE`",
                 now.rfc3339(),
                 base.rfc3339()
             ),

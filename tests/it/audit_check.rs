@@ -289,7 +289,7 @@ fn each_kind_of_finding_fails_check_with_its_own_line() {
             format!("config/prod/alien.toml: password: problem: sealed to key id {alien_id}, which no environment of the policy has: a value sealed elsewhere, or to a swapped key; seal it again"),
             "config/prod/broken.toml: problem: cannot be checked: line 1, column 13: invalid TOML: unclosed array, expected `]`".into(),
             "config/prod/conflict.toml: password: problem: an unresolved merge conflict; resolve it with `cachet edit config/prod/conflict.toml`".into(),
-            format!("config/prod/foreign.toml: password: problem: sealed to key id {staging_id}, the key of environment staging, but the file belongs to environment production; seal the value again for production"),
+            format!("config/prod/foreign.toml: password: problem: sealed to key id {staging_id}, the key of environment staging, but the file belongs to environment production; a member of both re-seals the file for production with `cachet reseal FILE`"),
             "config/prod/malformed.yaml: 1:token: problem: malformed sealed value: expected cachet:v1:<key-id>:<sealed-at>:<payload>".into(),
         ],
         "5 problems",
@@ -417,7 +417,7 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
     assert_eq!(o.stdout, format!("{OK}{changed}\n"));
     assert_eq!(o.stderr, "cachet: check found 1 warning\n");
     let rollback = format!(
-        "config/prod/app.toml: db.password: problem: sealed at {}, earlier than at HEAD ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant",
+        "config/prod/app.toml: db.password: problem: sealed at {}, earlier than at HEAD ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant, or accept it with `cachet reseal FILE`",
         sealed_at(&t0),
         sealed_at(&t1)
     );
@@ -487,7 +487,7 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
     r.write("config/prod/app.toml", &text.replace(&t2, &t0));
     let o = r.run("ada", &["check", "--base", "HEAD"]);
     let rollback = format!(
-        "config/prod/app.toml: db.password: problem: sealed at {}, earlier than at HEAD ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant",
+        "config/prod/app.toml: db.password: problem: sealed at {}, earlier than at HEAD ({}): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant, or accept it with `cachet reseal FILE`",
         sealed_at(&t0),
         sealed_at(&t2)
     );
@@ -1089,4 +1089,45 @@ fn check_and_audit_read_attestations() {
     r.ok("ada", &["members", "sync", "production"]);
     assert_eq!(r.read(".cachet.toml"), real);
     r.ok("ada", &["check"]);
+}
+
+/// A deliberate revert of a secret (an older token put back) is accepted with
+/// `cachet reseal`: the value is sealed anew, stamped now, so `check --base`
+/// passes and the value is the one put back.
+#[test]
+fn a_deliberate_revert_is_accepted_by_resealing() {
+    let r = repository();
+    let t0 = tokens(&r.read("config/prod/app.toml")).remove(0);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    r.ok_stdin(
+        "ada",
+        &["set", "config/prod/app.toml", "db.password"],
+        b"prod-pw-2",
+    );
+    r.commit("new database password");
+    let t1 = tokens(&r.read("config/prod/app.toml")).remove(0);
+    let text = r.read("config/prod/app.toml");
+    r.write("config/prod/app.toml", &text.replace(&t1, &t0));
+    assert_eq!(r.run("ada", &["check", "--base", "HEAD"]).code, 1);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = r.ok("ada", &["reseal", "config/prod/app.toml"]);
+    assert!(
+        o.stderr.starts_with(
+            "config/prod/app.toml: sealed 1 value anew for environment production (key id "
+        ),
+        "{}",
+        o.stderr
+    );
+    let t2 = tokens(&r.read("config/prod/app.toml")).remove(0);
+    assert!(sealed_at(&t2) > sealed_at(&t1));
+    let o = r.ok("ada", &["check", "--base", "HEAD"]);
+    assert_eq!(o.stdout, OK);
+    let got = run_cachet(
+        &r.root(),
+        &r.home("ada"),
+        &["get", "config/prod/app.toml", "db.password"],
+        b"",
+        &[],
+    );
+    assert_eq!((got.code, got.stdout.as_str()), (0, "prod-pw-1"));
 }

@@ -1190,3 +1190,79 @@ fn a_deploy_runs_only_configuration_a_key_holder_attested() {
         o.stderr
     );
 }
+
+/// A production file copied into staging's directory: check names the one
+/// command that moves it, `reseal` (members of both), which seals every value
+/// anew for staging; a member of staging alone cannot, and a deliberate revert
+/// of a value is accepted the same way.
+#[test]
+fn reseal_moves_a_copied_file_to_its_environment() {
+    let (w, ada, repo) = team();
+    let copied = read(&repo, "config/prod/app.toml");
+    write(&repo, "config/staging/copied.toml", &copied);
+    let o = w.run(&ada, &repo, &["check"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout
+            .contains("config/staging/copied.toml: db.password: problem: sealed to key id ")
+            && o.stdout.contains(
+                "a member of both re-seals the file for staging with `cachet reseal FILE`"
+            ),
+        "{}",
+        o.stdout
+    );
+    let o = w.run_env(
+        &ada,
+        &repo,
+        &["set", "config/staging/copied.toml", "db.host"],
+        &[],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("re-seals it with `cachet reseal config/staging/copied.toml`"),
+        "{}",
+        o.stderr
+    );
+
+    // bob is a member of staging only: he cannot open production's values.
+    let (bob, bob_key) = w.person_with_key("bob");
+    w.ok(
+        &ada,
+        &repo,
+        &["members", "add", "staging", &format!("bob={bob_key}")],
+    );
+    w.push(&ada, &repo, "bob joins staging");
+    let bobs = w.clone(&bob, "bob");
+    write(&bobs, "config/staging/copied.toml", &copied);
+    let o = w.run(&bob, &bobs, &["reseal", "config/staging/copied.toml"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(read(&bobs, "config/staging/copied.toml"), copied);
+
+    let o = w.ok(&ada, &repo, &["reseal", "config/staging/copied.toml"]);
+    assert!(
+        o.stderr.starts_with(
+            "config/staging/copied.toml: sealed 1 value anew for environment staging (key id "
+        ),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        token_key(&repo, "config/staging/copied.toml"),
+        common::key_id_of(&public_key(&repo, "staging"))
+    );
+    assert_ne!(
+        token_key(&repo, "config/staging/copied.toml"),
+        token_key(&repo, "config/prod/app.toml")
+    );
+    w.ok(&ada, &repo, &["check"]);
+    let key = w.ok(&ada, &repo, &["env", "key", "staging"]).stdout;
+    let deploy = w.person("deploy");
+    let o = w.run_env(
+        &deploy,
+        &repo,
+        &["open", "--require-attested", "config/staging/copied.toml"],
+        &[("CACHET_IDENTITY", key.trim())],
+    );
+    assert_eq!((o.code, o.stdout.as_str()), (0, PROD), "{}", o.stderr);
+}
