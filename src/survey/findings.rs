@@ -628,7 +628,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].to_string(),
-            "f.toml: a: problem: sealed at 1970-01-01T00:01:39Z, earlier than at main (1970-01-01T00:01:40Z): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant"
+            "f.toml: a: problem: sealed at 1970-01-01T00:01:39Z, earlier than at main (1970-01-01T00:01:40Z): an older sealed value was put back (a rollback or a replay); set the value again if that was not meant, or accept it with `cachet reseal FILE`"
         );
     }
 
