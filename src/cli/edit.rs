@@ -448,35 +448,6 @@ fn fixable(e: &cachet::Error) -> bool {
     )
 }
 
-/// With no policy above `file` and no `-r`: the key its values are sealed to,
-/// when they are all sealed to one key and an identity given holds it (one
-/// person's file, sealed to their own key). `None` otherwise, and the usual
-/// "no recipient" error follows.
-fn solo_recipient(file: &Path, args: &EditArgs) -> Result<Option<cachet::PublicKey>, Failure> {
-    let safe = super::team::safe_directories();
-    if cachet::team::Repo::of_file(file, &safe)
-        .map_err(|e| Failure::about(&file.display().to_string(), &e))?
-        .is_some()
-    {
-        return Ok(None);
-    }
-    let Ok(input) = read_input(file, args.input.input_type) else {
-        return Ok(None);
-    };
-    let mut ids = cachet::list_values(input.format, &input.text)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.sealed.map(|(id, _)| id));
-    let Some(first) = ids.next() else {
-        return Ok(None);
-    };
-    if ids.any(|id| id != first) {
-        return Ok(None);
-    }
-    let held = identity::load(&args.identity.identities)?;
-    Ok(held.keys().get(&first).map(|k| k.public_key()))
-}
-
 /// `cachet edit FILE`.
 pub fn edit(args: &EditArgs) -> Result<(), Failure> {
     let file = &args.file;
@@ -487,7 +458,7 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
     }
     let explicit = match identity::explicit_recipient(args.recipient.recipient.as_deref())? {
         Some(r) => Some(r),
-        None => solo_recipient(file, args)?,
+        None => super::solo_recipient(file, args.input.input_type, &args.identity.identities)?,
     };
     let target = target(file, explicit, None, &args.policy)?;
     let editor = editor_command()?;

@@ -649,6 +649,44 @@ impl Target {
     }
 }
 
+/// With no policy above `file` and no `-r`: one person's file, sealed to their
+/// own key. That is the key its values are sealed to, when they are all sealed
+/// to one key and an identity holds it; for a file with no sealed value yet, the
+/// key of the only identity there is. `None` otherwise, and the usual "no
+/// recipient" error follows.
+fn solo_recipient(
+    file: &Path,
+    input_type: Option<InputType>,
+    identities: &[PathBuf],
+) -> Result<Option<PublicKey>, Failure> {
+    let safe = team::safe_directories();
+    if cachet::team::Repo::of_file(file, &safe)
+        .map_err(|e| Failure::about(&file.display().to_string(), &e))?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let Ok(input) = read_input(file, input_type) else {
+        return Ok(None);
+    };
+    let mut sealed = cachet::list_values(input.format, &input.text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.sealed.map(|(id, _)| id));
+    let first = sealed.next();
+    if sealed.any(|id| Some(id) != first) {
+        return Ok(None);
+    }
+    let held = identity::load(identities)?;
+    Ok(match first {
+        Some(id) => held.keys().get(&id).map(|k| k.public_key()),
+        None => match held.keys().iter().collect::<Vec<_>>().as_slice() {
+            [only] => Some(only.public_key()),
+            _ => None,
+        },
+    })
+}
+
 /// Resolves a file's target: the recipient given explicitly, else its
 /// environment in the policy (checked and pinned).
 fn target(
@@ -896,7 +934,13 @@ fn set(
             )));
         }
     }
-    let target = target(file, identity::explicit_recipient(recipient)?, None, policy)?;
+    let explicit = match identity::explicit_recipient(recipient)? {
+        Some(r) => Some(r),
+        // Without an identity at hand this is no solo file: the policy, or the
+        // "no recipient" error, decides.
+        None => solo_recipient(file, input_type, &[]).ok().flatten(),
+    };
+    let target = target(file, explicit, None, policy)?;
     let ty = match ty {
         TypeArg::String => ScalarType::String,
         TypeArg::Int => ScalarType::Int,

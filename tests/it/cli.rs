@@ -1628,3 +1628,46 @@ fn attest_writes_every_file_or_none() {
         o.stderr
     );
 }
+
+/// Solo use: with no policy and no `-r`, `set` seals to the key of the one
+/// identity at hand (or, in a file already sealed, the key its values carry when
+/// that identity holds it); a file sealed to someone else's key still needs `-r`.
+#[test]
+fn set_without_a_recipient_seals_to_the_identity_at_hand() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let id = h.join(".config/cachet/identity.txt");
+    let o = common::run_cachet(h, h, &["keygen", "-o", id.to_str().unwrap()], b"", &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mine = common::key_id_of(&o.stdout);
+    fs::write(h.join("f.toml"), "a = 1\n").unwrap();
+    let set = |args: &[&str], stdin: &[u8]| common::run_cachet(h, h, args, stdin, &[]);
+    let o = set(&["set", "--create", "f.toml", "db.password"], b"pw-1\n");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .starts_with(&format!("f.toml: sealed db.password to key id {mine}\n")),
+        "{}",
+        o.stderr
+    );
+    let o = set(&["set", "f.toml", "db.password"], b"pw-2\n");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = set(&["get", "f.toml", "db.password"], b"");
+    assert_eq!((o.code, o.stdout.as_str()), (0, "pw-2"));
+    // Someone else's file: no key here, so no recipient to guess.
+    let (other, other_recipient) = dir_with_key();
+    fs::write(h.join("g.toml"), "b = 1\n").unwrap();
+    let o = set(
+        &["set", "--create", "g.toml", "x", "-r", &other_recipient],
+        b"v\n",
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = set(&["set", "g.toml", "x"], b"w\n");
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with("cachet: no recipient: pass -r age1…"),
+        "{}",
+        o.stderr
+    );
+    drop(other);
+}
