@@ -658,6 +658,29 @@ fn members_add_and_remove_killed_anywhere_keep_policy_and_keyring_whole() {
                 // write left is removed.
                 ok(&root, &home, &["members", "sync", "production"], &[]);
             }
+            // bob's removal, once in the policy, owes a rotation: check reports
+            // it until `rotate` makes a key bob never held.
+            let policy =
+                Policy::parse(&fs::read_to_string(dir.join("repo/.cachet.toml")).unwrap()).unwrap();
+            let env = policy.environment("production").unwrap();
+            // (Recorded before the keyring is written: a run killed just after
+            // that owes a rotation for bob still listed, which is the safe side.)
+            let bob_gone = with_bob && env.members.iter().all(|m| m.name != "bob");
+            if bob_gone || !with_bob {
+                assert_eq!(env.rotation_owed.is_some(), bob_gone, "{label}");
+            }
+            if env.rotation_owed.is_some() {
+                let o = run_cachet(&root, &home, &["check"], b"", &[]);
+                assert_eq!(o.code, 1, "{label}: {}", o.stdout);
+                assert!(
+                    o.stdout.contains(
+                        "production: problem: a rotation is owed: \"bob\" removed since "
+                    ),
+                    "{label}: {}",
+                    o.stdout
+                );
+                ok(&root, &home, &["rotate", "production"], &[]);
+            }
             ok(&root, &home, &["check"], &[]);
             assert_eq!(temp_files(dir), Vec::<PathBuf>::new(), "{label}");
         });

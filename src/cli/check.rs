@@ -78,6 +78,7 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
             .as_deref()
             .and_then(|e| repo.policy.environment(e).ok());
         found.extend(findings::attestation_findings(s, env, args.strict));
+        found.extend(findings::known_to_removed(s, env, args.strict));
     }
     // Only the whole tree tells a glob that matches nothing from one whose
     // files are elsewhere.

@@ -102,7 +102,14 @@ fn render(inv: &Inventory) -> String {
                 e.rotate_every_days
                     .map_or_else(|| "-".to_string(), |d| format!("{d}d")),
                 or_dash(e.rotation_due.as_deref().map(day).as_deref()),
-                if e.overdue { "OVERDUE" } else { "ok" }.to_string(),
+                if e.rotation_owed.is_some() {
+                    "OWED"
+                } else if e.overdue {
+                    "OVERDUE"
+                } else {
+                    "ok"
+                }
+                .to_string(),
                 match (
                     e.keyring.status,
                     e.keyring.key_agrees,

@@ -309,7 +309,7 @@ pub fn members_change(
             members.len()
         ),
         MemberChange::Remove(name) => format!(
-            "environment {env_name}: removed {name:?}. They knew the environment's key and could open every value sealed for it, including in copies of the repository they kept: rotate the key and change the secrets themselves"
+            "environment {env_name}: removed {name:?}. They knew the environment's key and could open every value sealed for it, including in copies of the repository they kept: rotate the key (`cachet rotate {env_name}`; `cachet check` reports the rotation owed until then) and change the secrets themselves"
         ),
     });
     Ok(())

@@ -126,6 +126,14 @@ pub fn environment_lines(
             }
             None => {}
         }
+        if let Some(owed) = &env.rotation_owed {
+            let names: Vec<String> = owed.removed.iter().map(|n| format!("{n:?}")).collect();
+            found.push(problem(format!(
+                "{name}: problem: a rotation is owed: {} removed since {} without one, and knew its key (every value sealed before then is theirs to open); run `cachet rotate {name}`, then change the secrets `cachet check` lists as sealed before the removal",
+                names.join(", "),
+                owed.since.rfc3339()
+            )));
+        }
         let age = findings::key_age(env, keyring_created, now);
         if let Some(f) = findings::rotation_finding(env, &age, strict) {
             found.push(EnvironmentLine {

@@ -129,6 +129,14 @@ pub enum FindingKind {
         /// The glob as written.
         glob: String,
     },
+    /// A value sealed before a member was removed without a rotation: the
+    /// removed member could open it, and may have kept it.
+    KnownToRemoved {
+        /// When the value was sealed.
+        sealed_at: SealedAt,
+        /// The members removed since.
+        removed: Vec<String>,
+    },
     /// A file of an environment that requires attestation carries none: it is
     /// proposed (`spec/attest.md`).
     Unattested,
@@ -174,6 +182,7 @@ impl FindingKind {
             FindingKind::File(_) => "file",
             FindingKind::RotationOverdue { .. } => "rotation-overdue",
             FindingKind::GlobMatchesNothing { .. } => "glob-matches-nothing",
+            FindingKind::KnownToRemoved { .. } => "known-to-removed",
             FindingKind::Unattested => "unattested",
             FindingKind::Attestation(_) => "attestation",
             FindingKind::AttestedEarlier { .. } => "attested-earlier",
@@ -307,6 +316,17 @@ impl fmt::Display for Finding {
                 base.rfc3339()
             ),
             FindingKind::File(problem) => write!(f, "{problem}"),
+            FindingKind::KnownToRemoved { sealed_at, removed } => write!(
+                f,
+                "sealed at {}, before {} {} removed without a rotation: they could open it; change the secret (`cachet set FILE PATH`, or `--generate`) after `cachet rotate`",
+                sealed_at.rfc3339(),
+                removed
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if removed.len() == 1 { "was" } else { "were" }
+            ),
             FindingKind::Unattested => f.write_str(
                 "not attested (proposed), and its environment requires attestation: a member reviews it and runs `cachet attest` on it",
             ),
@@ -454,6 +474,37 @@ pub fn attestation_findings(
         severity,
         kind,
     }]
+}
+
+/// The values of a file of an environment that owes a rotation which were
+/// sealed before the first removal: what the removed members could open
+/// (warnings, problems under `strict`).
+pub fn known_to_removed(
+    file: &FileSurvey,
+    env: Option<&Environment>,
+    strict: bool,
+) -> Vec<Finding> {
+    let (Some(owed), Ok(values)) = (env.and_then(|e| e.rotation_owed.as_ref()), &file.values)
+    else {
+        return Vec::new();
+    };
+    values
+        .iter()
+        .filter_map(|v| match v.state {
+            // Times are whole seconds: a value of the removal's own second may
+            // predate it.
+            ValueState::Sealed { sealed_at, .. } if sealed_at <= owed.since => Some(Finding {
+                subject: file.rel.clone(),
+                value: Some((v.document, v.path.clone())),
+                severity: Severity::warning_unless_strict(strict),
+                kind: FindingKind::KnownToRemoved {
+                    sealed_at,
+                    removed: owed.removed.clone(),
+                },
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The finding of a file attested earlier than it was at revision `base_ref`

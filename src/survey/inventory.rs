@@ -61,6 +61,9 @@ pub struct EnvironmentEntry {
     pub age_days: u64,
     /// Whether `rotation_due` has passed.
     pub overdue: bool,
+    /// The rotation owed after members were removed without one (`null`:
+    /// none).
+    pub rotation_owed: Option<RotationOwedEntry>,
     /// The members the policy lists.
     pub members: Vec<MemberEntry>,
     /// What the keyring told.
@@ -133,6 +136,15 @@ pub struct FileEntry {
     pub last_set: Option<String>,
     /// Its attestation (`null`: the file could not be read as its format).
     pub attestation: Option<AttestationEntry>,
+}
+
+/// A rotation an environment owes (`spec/policy.md` 7.1).
+#[derive(Clone, Debug, Serialize)]
+pub struct RotationOwedEntry {
+    /// When the first member was removed without a rotation.
+    pub since: String,
+    /// Who was removed since.
+    pub removed: Vec<String>,
 }
 
 /// A file's attestation (`spec/attest.md`).
@@ -421,6 +433,10 @@ fn environment_entry(
         rotation_due: age.due.map(|t| t.rfc3339()),
         age_days: age.age_days,
         overdue: age.overdue,
+        rotation_owed: env.rotation_owed.as_ref().map(|o| RotationOwedEntry {
+            since: o.since.rfc3339(),
+            removed: o.removed.clone(),
+        }),
         members: env
             .members
             .iter()

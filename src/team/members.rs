@@ -9,7 +9,7 @@ use super::identity_file::IdentitySet;
 use super::keyring::Keyring;
 use super::member::Member;
 use super::pins::Pin;
-use super::policy::{Environment, POLICY_FILE, Policy};
+use super::policy::{Environment, POLICY_FILE, Policy, RotationOwed};
 use super::repo::Repo;
 use super::session::Session;
 use super::trust::{differences, require_agreement};
@@ -72,6 +72,7 @@ pub fn add_environment<C: age::Callbacks>(
         members: new.members.clone(),
         attest_key: Some(AttestPublicKey::of(&key)),
         require_attestation: false,
+        rotation_owed: None,
     };
     let mut policy = repo.policy.clone();
     policy
@@ -177,7 +178,30 @@ pub fn change_members<C: age::Callbacks>(
     }
     ring.members = members.clone();
     ring.members.sort();
-    let policy = with_members(&repo.policy, &env.name, &members)?;
+    let mut policy = with_members(&repo.policy, &env.name, &members)?;
+    // A removed member knew the key: a rotation is owed until one makes a new
+    // key (spec/policy.md 7.1), and check says so meanwhile. The debt is written
+    // before the keyring, so a removal killed half-way never goes unrecorded (at
+    // worst a rotation is asked for a member still there).
+    if let MemberChange::Remove(name) = change {
+        let mut owed = env.rotation_owed.clone().unwrap_or(RotationOwed {
+            since: SealedAt::now(),
+            removed: Vec::new(),
+        });
+        owed.removed.push(name.clone());
+        let record = |p: &mut Policy| {
+            p.set_rotation_owed(&env.name, Some(&owed))
+                .map_err(|source| TeamError::Policy {
+                    file: POLICY_FILE.to_string(),
+                    source,
+                })
+        };
+        let mut first = repo.policy.clone();
+        record(&mut first)?;
+        record(&mut policy)?;
+        repo.write_policy(first)?;
+        env.rotation_owed = Some(owed);
+    }
     repo.write_keyring(ring, callbacks)?;
     repo.write_policy(policy)?;
     env.members = members.clone();

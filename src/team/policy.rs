@@ -50,6 +50,18 @@ pub struct Environment {
     pub attest_key: Option<AttestPublicKey>,
     /// Whether `check` reports its files that are not attested as problems.
     pub require_attestation: bool,
+    /// Members removed without a rotation since: they knew the key, and a
+    /// rotation is owed (`spec/policy.md` 7.1).
+    pub rotation_owed: Option<RotationOwed>,
+}
+
+/// A rotation owed after members were removed without one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationOwed {
+    /// When the first of them was removed.
+    pub since: SealedAt,
+    /// Their names, in the order they were removed.
+    pub removed: Vec<String>,
 }
 
 impl Environment {
@@ -148,10 +160,11 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
                 | "members"
                 | "attest_key"
                 | "require_attestation"
+                | "rotation_owed"
         ) {
             return Err(invalid(
                 at(k),
-                "unknown field (known: public_key, created, rotate_every, files, seal, members, attest_key, require_attestation)",
+                "unknown field (known: public_key, created, rotate_every, files, seal, members, attest_key, require_attestation, rotation_owed)",
             ));
         }
     }
@@ -200,6 +213,10 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
         Some(v) => v
             .as_bool()
             .ok_or_else(|| invalid(at("require_attestation"), "must be true or false"))?,
+    };
+    let rotation_owed = match field("rotation_owed") {
+        None => None,
+        Some(v) => Some(parse_rotation_owed(v, &at("rotation_owed"))?),
     };
     let files = match field("files") {
         None => {
@@ -260,7 +277,30 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
         members,
         attest_key,
         require_attestation,
+        rotation_owed,
     })
+}
+
+/// `rotation_owed = { since = "…", removed = ["…", …] }`.
+fn parse_rotation_owed(item: &Item, place: &str) -> Result<RotationOwed, PolicyError> {
+    let shape = "must be { since = \"YYYY-MM-DDThh:mm:ssZ\", removed = [\"NAME\", …] }";
+    let t = item.as_table_like().ok_or_else(|| invalid(place, shape))?;
+    if t.iter().any(|(k, _)| k != "since" && k != "removed") {
+        return Err(invalid(place, shape));
+    }
+    let since = t
+        .get("since")
+        .and_then(Item::as_str)
+        .and_then(SealedAt::parse_rfc3339)
+        .ok_or_else(|| invalid(place, shape))?;
+    let removed = match t.get("removed") {
+        Some(v) => string_list(v, &format!("{place}.removed"))?
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect(),
+        None => return Err(invalid(place, shape)),
+    };
+    Ok(RotationOwed { since, removed })
 }
 
 /// A key as it is written in a dotted place (quoted when it is not bare).
@@ -490,6 +530,31 @@ impl Policy {
         self.reparse()
     }
 
+    /// Records (or with `None`, clears) the rotation an environment owes.
+    pub fn set_rotation_owed(
+        &mut self,
+        name: &str,
+        owed: Option<&RotationOwed>,
+    ) -> Result<(), PolicyError> {
+        let t = self.env_table(name)?;
+        match owed {
+            None => {
+                t.remove("rotation_owed");
+            }
+            Some(owed) => {
+                let mut inline = toml_edit::InlineTable::new();
+                inline.insert("since", owed.since.rfc3339().into());
+                let mut removed = Array::new();
+                for name in &owed.removed {
+                    removed.push(name.as_str());
+                }
+                inline.insert("removed", toml_edit::Value::Array(removed));
+                t["rotation_owed"] = value(inline);
+            }
+        }
+        self.reparse()
+    }
+
     /// Sets the public half of an environment's attestation key.
     pub fn set_attest_key(
         &mut self,
@@ -666,6 +731,7 @@ mod tests {
             members: members[..1].to_vec(),
             attest_key: Some(AttestPublicKey::of(&SecretKey::from_bytes([2; 32]))),
             require_attestation: true,
+            rotation_owed: None,
         })
         .unwrap();
         let again = Policy::parse(&p.to_string()).unwrap();

@@ -309,8 +309,10 @@ pub fn rotate<C: age::Callbacks>(
         });
     }
     let retired = retired_ids(ring);
+    // A rotation owed after a removal needs a key the removed member never held.
     let mut in_progress = !options.new_key
         && dropped.is_empty()
+        && env.rotation_owed.is_none()
         && (policy_behind || files.iter().any(|f| f.count(&retired) > 0));
     // A rotation is finished only with a key made on this machine (pinned before
     // its keyring was written), one anchored from outside, or one accepted after a
@@ -387,6 +389,7 @@ pub fn rotate<C: age::Callbacks>(
                 &AttestPublicKey::of(&current.secret),
                 current.created,
             )
+            .and_then(|()| policy.set_rotation_owed(&env_name, None))
             .map_err(|source| TeamError::Policy {
                 file: POLICY_FILE.to_string(),
                 source,

@@ -222,6 +222,7 @@ mod tests {
             members,
             attest_key: None,
             require_attestation: false,
+            rotation_owed: None,
         }
     }
 

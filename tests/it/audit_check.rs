@@ -1131,3 +1131,63 @@ fn a_deliberate_revert_is_accepted_by_resealing() {
     );
     assert_eq!((got.code, got.stdout.as_str()), (0, "prod-pw-1"));
 }
+
+/// `members remove` without `--rotate` records that a rotation is owed: check
+/// reports it (and the values sealed before the removal) and audit shows it,
+/// until `rotate` makes a key the removed member never held.
+#[test]
+fn a_removal_without_rotation_is_owed_until_rotate() {
+    let r = repository();
+    let bob = r.home("bob").join(".config/cachet/identity.txt");
+    fs::create_dir_all(bob.parent().unwrap()).unwrap();
+    let bob_key = r.ok("bob", &["keygen", "-o", bob.to_str().unwrap()]).stdout;
+    r.ok(
+        "ada",
+        &[
+            "members",
+            "add",
+            "production",
+            &format!("bob={}", bob_key.trim()),
+        ],
+    );
+    r.ok("ada", &["check"]);
+    let o = r.ok("ada", &["members", "remove", "production", "bob"]);
+    assert!(
+        o.stderr
+            .contains("`cachet check` reports the rotation owed until then"),
+        "{}",
+        o.stderr
+    );
+    let policy = r.read(".cachet.toml");
+    assert!(
+        policy.contains("rotation_owed = { since = \"") && policy.contains("removed = [\"bob\"] }"),
+        "{policy}"
+    );
+    let o = r.run("ada", &["check"]);
+    assert_eq!(o.code, 1);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("production: problem: a rotation is owed: \"bob\" removed since "),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("config/prod/app.toml: db.password: warning: sealed at ")
+            && l.contains("before \"bob\" was removed without a rotation: they could open it")),
+        "{}",
+        o.stdout
+    );
+    // The staging value was never readable by bob.
+    assert!(!o.stdout.contains("config/staging/"), "{}", o.stdout);
+    let v = r.audit_json("ada");
+    assert_eq!(v["environments"][0]["rotation_owed"]["removed"][0], "bob");
+    assert!(v["environments"][0]["rotation_owed"]["since"].is_string());
+    assert!(v["environments"][1]["rotation_owed"].is_null());
+    assert!(r.ok("ada", &["audit"]).stdout.contains("OWED"));
+    // A rotation makes a new key and clears it.
+    r.ok("ada", &["rotate", "production"]);
+    assert!(!r.read(".cachet.toml").contains("rotation_owed"));
+    let o = r.ok("ada", &["check"]);
+    assert_eq!(o.stdout, OK);
+}

@@ -396,6 +396,16 @@ fn finishing_a_rotation_trusts_the_pin_not_a_planted_keyring() {
         r.root().join(".cachet/keys/production.age"),
     )
     .unwrap();
+    // And deletes the rotation the removal made owed (which alone would make a
+    // new key): the pin must still refuse the planted one.
+    let policy = fs::read_to_string(r.root().join(".cachet.toml")).unwrap();
+    assert!(policy.contains("rotation_owed = "), "{policy}");
+    let policy: String = policy
+        .lines()
+        .filter(|l| !l.starts_with("rotation_owed = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(r.root().join(".cachet.toml"), policy).unwrap();
     // The policy names a key the planted keyring says is retired: this looks like
     // an interrupted rotation, but its "new" key is not one this machine made.
     let o = r.ok("ada", &["rotate", "production"]);
