@@ -50,8 +50,8 @@ pub struct EnvironmentEntry {
     /// When the current key was created (the earlier of the policy's and the
     /// keyring's dates).
     pub key_created: String,
-    /// When the previous key was retired (from the keyring; `null` when it was not
-    /// read or holds no retired key).
+    /// When the previous key was retired (the keyring's latest retired key, or
+    /// the policy's `rotated`; `null` when neither tells).
     pub last_rotated: Option<String>,
     /// The rotation period in days (`null`: none).
     pub rotate_every_days: Option<u32>,
@@ -426,8 +426,11 @@ fn environment_entry(
         public_key: env.public_key.to_string(),
         key_id: env.public_key.key_id().to_string(),
         key_created: age.created.rfc3339(),
+        // The keyring's retired keys tell it until `prune` drops them; the
+        // policy's `rotated` after.
         last_rotated: ring
             .and_then(|r| r.keys.iter().filter_map(|k| k.retired).max())
+            .max(env.rotated)
             .map(|t| t.rfc3339()),
         rotate_every_days: age.period_days,
         rotation_due: age.due.map(|t| t.rfc3339()),

@@ -73,6 +73,7 @@ pub fn add_environment<C: age::Callbacks>(
         attest_key: Some(AttestPublicKey::of(&key)),
         require_attestation: false,
         rotation_owed: None,
+        rotated: None,
     };
     let mut policy = repo.policy.clone();
     policy

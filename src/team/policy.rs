@@ -53,6 +53,9 @@ pub struct Environment {
     /// Members removed without a rotation since: they knew the key, and a
     /// rotation is owed (`spec/policy.md` 7.1).
     pub rotation_owed: Option<RotationOwed>,
+    /// When `rotate` last replaced its key (`None`: never, as far as the policy
+    /// tells); kept when `prune` drops the retired keys that also tell it.
+    pub rotated: Option<SealedAt>,
 }
 
 /// A rotation owed after members were removed without one.
@@ -161,10 +164,11 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
                 | "attest_key"
                 | "require_attestation"
                 | "rotation_owed"
+                | "rotated"
         ) {
             return Err(invalid(
                 at(k),
-                "unknown field (known: public_key, created, rotate_every, files, seal, members, attest_key, require_attestation, rotation_owed)",
+                "unknown field (known: public_key, created, rotated, rotate_every, files, seal, members, attest_key, require_attestation, rotation_owed)",
             ));
         }
     }
@@ -213,6 +217,19 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
         Some(v) => v
             .as_bool()
             .ok_or_else(|| invalid(at("require_attestation"), "must be true or false"))?,
+    };
+    let rotated = match field("rotated") {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(SealedAt::parse_rfc3339)
+                .ok_or_else(|| {
+                    invalid(
+                        at("rotated"),
+                        "must be a UTC time written YYYY-MM-DDThh:mm:ssZ",
+                    )
+                })?,
+        ),
     };
     let rotation_owed = match field("rotation_owed") {
         None => None,
@@ -278,6 +295,7 @@ fn parse_environment(name: &str, item: &Item) -> Result<Environment, PolicyError
         attest_key,
         require_attestation,
         rotation_owed,
+        rotated,
     })
 }
 
@@ -530,6 +548,13 @@ impl Policy {
         self.reparse()
     }
 
+    /// Records when an environment's key was last rotated.
+    pub fn set_rotated(&mut self, name: &str, at: SealedAt) -> Result<(), PolicyError> {
+        let t = self.env_table(name)?;
+        t["rotated"] = value(at.rfc3339());
+        self.reparse()
+    }
+
     /// Records (or with `None`, clears) the rotation an environment owes.
     pub fn set_rotation_owed(
         &mut self,
@@ -732,6 +757,7 @@ mod tests {
             attest_key: Some(AttestPublicKey::of(&SecretKey::from_bytes([2; 32]))),
             require_attestation: true,
             rotation_owed: None,
+            rotated: None,
         })
         .unwrap();
         let again = Policy::parse(&p.to_string()).unwrap();

@@ -390,6 +390,7 @@ pub fn rotate<C: age::Callbacks>(
                 current.created,
             )
             .and_then(|()| policy.set_rotation_owed(&env_name, None))
+            .and_then(|()| policy.set_rotated(&env_name, current.created))
             .map_err(|source| TeamError::Policy {
                 file: POLICY_FILE.to_string(),
                 source,

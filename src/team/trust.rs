@@ -223,6 +223,7 @@ mod tests {
             attest_key: None,
             require_attestation: false,
             rotation_owed: None,
+            rotated: None,
         }
     }
 

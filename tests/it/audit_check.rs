@@ -1190,4 +1190,18 @@ fn a_removal_without_rotation_is_owed_until_rotate() {
     assert!(!r.read(".cachet.toml").contains("rotation_owed"));
     let o = r.ok("ada", &["check"]);
     assert_eq!(o.stdout, OK);
+    // Audit still tells when production was rotated once prune dropped the
+    // retired key that told it.
+    let rotated = r.audit_json("ada")["environments"][0]["last_rotated"].clone();
+    assert!(rotated.is_string(), "{rotated}");
+    r.ok("ada", &["prune", "production"]);
+    let v = r.audit_json("ada");
+    assert!(
+        v["environments"][0]["retired_keys"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(v["environments"][0]["last_rotated"], rotated);
+    assert!(v["environments"][1]["last_rotated"].is_null());
 }
