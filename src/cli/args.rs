@@ -1,6 +1,7 @@
 //! The command line, defined once: parsing, `--help`, completions and the man page
 //! are all generated from these types.
 
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -55,7 +56,7 @@ pub enum Command {
     /// after an interruption: it finishes the rotation instead of making a new key.
     Rotate {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         env: String,
         /// List what would change; write nothing.
         #[arg(long)]
@@ -80,7 +81,7 @@ pub enum Command {
     /// the files it covers is sealed to them.
     Prune {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         env: String,
         #[command(flatten)]
         identity: IdentityArg,
@@ -317,7 +318,7 @@ pub struct RecipientArg {
 pub struct PolicyArgs {
     /// Seal for this environment of .cachet.toml instead of the one whose files
     /// globs cover the file.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(environment_names))]
     pub env: Option<String>,
     /// Accept an environment key that differs from the one pinned on this machine
     /// (only after checking why it changed: a swapped key lets its owner read
@@ -387,7 +388,7 @@ pub enum EnvCommand {
     /// deploy target (needs a member's identity).
     Key {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         name: String,
         /// Print even when standard output is a terminal.
         #[arg(long)]
@@ -403,7 +404,7 @@ pub enum MembersCommand {
     /// Add a member: re-encrypt the keyring to them too.
     Add {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         env: String,
         /// NAME=RECIPIENT (age1…, ssh-ed25519 …, ssh-rsa … or an age plugin recipient).
         #[arg(value_name = "NAME=RECIPIENT")]
@@ -415,7 +416,7 @@ pub enum MembersCommand {
     /// rotate it and change the secrets.
     Remove {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         env: String,
         /// The member's name.
         #[arg(value_name = "NAME")]
@@ -430,14 +431,14 @@ pub enum MembersCommand {
     /// List an environment's members.
     List {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         env: String,
     },
     /// Make the keyring and .cachet.toml agree again (after an interrupted command
     /// or a merge): re-encrypt the keyring to the members .cachet.toml lists.
     Sync {
         /// The environment.
-        #[arg(value_name = "ENV")]
+        #[arg(value_name = "ENV", add = ArgValueCandidates::new(environment_names))]
         env: String,
         /// Rewrite .cachet.toml from the keyring instead (members and public key).
         #[arg(long)]
@@ -774,4 +775,22 @@ pub enum GitCommand {
         #[arg(value_name = "PATTERN")]
         patterns: Vec<String>,
     },
+}
+
+/// The environments of the policy above the current directory, for shell
+/// completion (none outside a repository or when the policy cannot be read).
+fn environment_names() -> Vec<CompletionCandidate> {
+    let Ok(dir) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let safe = super::team::safe_directories();
+    match cachet::team::Repo::find_from(&dir, &safe) {
+        Ok(Some(repo)) => repo
+            .policy
+            .environments
+            .iter()
+            .map(|e| CompletionCandidate::new(&e.name))
+            .collect(),
+        _ => Vec::new(),
+    }
 }

@@ -109,6 +109,9 @@ impl<E: Classified> From<E> for Failure {
 
 /// Runs the command line and returns the exit status.
 pub fn run() -> ExitCode {
+    // Shell completion asks through the environment (`COMPLETE=bash cachet`):
+    // answered here, and nothing else runs.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -361,12 +364,30 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Diff(a) => edit::diff(&a),
         Command::Merge(a) => edit::merge(&a),
         Command::Git(args::GitCommand::Setup { patterns }) => edit::git_setup(&patterns),
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "cachet", &mut io::stdout());
-            Ok(())
-        }
+        Command::Completions { shell } => completions(shell),
         Command::Man { dir } => man(dir.as_deref()),
     }
+}
+
+/// `cachet completions SHELL`: the script that registers cachet's completions
+/// with the shell. It asks cachet itself for each completion (as
+/// `COMPLETE=SHELL cachet` prints), so environment names come from the policy
+/// of the directory the shell is in.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+    let completer: &dyn EnvCompleter = match shell {
+        clap_complete::Shell::Bash => &Bash,
+        clap_complete::Shell::Elvish => &Elvish,
+        clap_complete::Shell::Fish => &Fish,
+        clap_complete::Shell::PowerShell => &Powershell,
+        clap_complete::Shell::Zsh => &Zsh,
+        _ => return Err(Failure::usage(format!("no completions for {shell}"))),
+    };
+    let mut out = Vec::new();
+    completer
+        .write_registration("COMPLETE", "cachet", "cachet", "cachet", &mut out)
+        .map_err(|e| Failure::usage(format!("cannot write the script: {e}")))?;
+    write_stdout(&out)
 }
 
 /// A file read into memory, with the name used in messages and its format.

@@ -872,9 +872,14 @@ fn version_completions_and_man_page_come_from_one_definition() {
     let sb = Sandbox::new();
     let v = sb.run(&["--version"]);
     assert_eq!(v.stdout, format!("cachet {}\n", env!("CARGO_PKG_VERSION")));
+    // The script asks cachet itself for each completion (see below).
     let c = sb.run(&["completions", "bash"]);
     assert_eq!(c.code, 0);
-    assert!(c.stdout.contains("keygen") && c.stdout.contains("--input-type"));
+    assert!(
+        c.stdout.contains("COMPLETE=\"bash\"") && c.stdout.contains("complete "),
+        "{}",
+        c.stdout
+    );
     let m = sb.run(&["man"]);
     assert_eq!(m.code, 0);
     assert!(
@@ -1670,4 +1675,71 @@ fn set_without_a_recipient_seals_to_the_identity_at_hand() {
         o.stderr
     );
     drop(other);
+}
+
+/// Completions complete subcommands, options and the environment names of the
+/// policy of the directory the shell is in: bash, through the script `cachet
+/// completions bash` prints, and the fish protocol directly.
+#[test]
+fn completions_offer_the_policys_environment_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = |seed: u8| SecretKey::from_bytes([seed; 32]).public_key();
+    fs::write(
+        d.join(".cachet.toml"),
+        format!(
+            "version = 1\n\n[environments.production]\npublic_key = \"{}\"\ncreated = \"2026-01-01T00:00:00Z\"\nfiles = []\n\n[environments.staging]\npublic_key = \"{}\"\ncreated = \"2026-01-01T00:00:00Z\"\nfiles = []\n",
+            key(1),
+            key(2)
+        ),
+    )
+    .unwrap();
+    let script = common::run_cachet(d, d, &["completions", "bash"], b"", &[]).stdout;
+    fs::write(d.join("complete.bash"), &script).unwrap();
+    let bin = Path::new(BIN).parent().unwrap().display().to_string();
+    let complete = |words: &str| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source complete.bash; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; _clap_complete_cachet cachet \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+            ))
+            .current_dir(d)
+            .env("PATH", format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()))
+            .env("HOME", d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        complete("cachet rotate ''").starts_with("production\nstaging\n--"),
+        "the environments first, then the options"
+    );
+    assert_eq!(complete("cachet rotate p"), "production\n");
+    assert_eq!(complete("cachet env key st"), "staging\n");
+    assert!(complete("cachet se").lines().any(|l| l == "seal"));
+    assert!(complete("cachet open --require").contains("--require-attested"));
+    let fish = common::run_cachet(
+        d,
+        d,
+        &["--", "cachet", "members", "list", "p"],
+        b"",
+        &[("COMPLETE", "fish")],
+    );
+    assert_eq!(fish.stdout, "production\n");
+    // Outside a repository there is no environment to offer.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let none = common::run_cachet(
+        elsewhere.path(),
+        d,
+        &["--", "cachet", "rotate", ""],
+        b"",
+        &[("COMPLETE", "fish")],
+    );
+    assert_eq!(none.code, 0);
+    assert!(!none.stdout.contains("production"), "{}", none.stdout);
 }
