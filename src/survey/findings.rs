@@ -129,6 +129,9 @@ pub enum FindingKind {
         /// The glob as written.
         glob: String,
     },
+    /// A token that parses but does not open with the key the caller holds for
+    /// it (a member's `check`): altered by hand, moved, or truncated.
+    Unopenable(OpenError),
     /// A value sealed before a member was removed without a rotation: the
     /// removed member could open it, and may have kept it.
     KnownToRemoved {
@@ -182,6 +185,7 @@ impl FindingKind {
             FindingKind::File(_) => "file",
             FindingKind::RotationOverdue { .. } => "rotation-overdue",
             FindingKind::GlobMatchesNothing { .. } => "glob-matches-nothing",
+            FindingKind::Unopenable(_) => "unopenable",
             FindingKind::KnownToRemoved { .. } => "known-to-removed",
             FindingKind::Unattested => "unattested",
             FindingKind::Attestation(_) => "attestation",
@@ -316,6 +320,10 @@ impl fmt::Display for Finding {
                 base.rfc3339()
             ),
             FindingKind::File(problem) => write!(f, "{problem}"),
+            FindingKind::Unopenable(e) => write!(
+                f,
+                "{e}; set it again (`cachet set FILE PATH`), or take it back from git if it was changed by mistake"
+            ),
             FindingKind::KnownToRemoved { sealed_at, removed } => write!(
                 f,
                 "sealed at {}, before {} {} removed without a rotation: they could open it; change the secret (`cachet set FILE PATH`, or `--generate`) after `cachet rotate`",

@@ -1205,3 +1205,30 @@ fn a_removal_without_rotation_is_owed_until_rotate() {
     assert_eq!(v["environments"][0]["last_rotated"], rotated);
     assert!(v["environments"][1]["last_rotated"].is_null());
 }
+
+/// A member's check opens every value it holds the key for, in memory: a token
+/// altered by hand is a problem there, not first at the deploy. Without a key
+/// the same check cannot tell.
+#[test]
+fn a_members_check_opens_every_value() {
+    let r = repository();
+    let t = tokens(&r.read("config/prod/app.toml")).remove(0);
+    // One payload character changed: the token still parses.
+    let at = t.len() - 5;
+    let c = if &t[at..at + 1] == "A" { "B" } else { "A" };
+    let altered = format!("{}{c}{}", &t[..at], &t[at + 1..]);
+    let text = r.read("config/prod/app.toml");
+    r.write("config/prod/app.toml", &text.replace(&t, &altered));
+    let o = r.run("ada", &["check"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout.contains("config/prod/app.toml: db.password: problem: cannot open: the sealed value was altered, moved from another place, or sealed to another key; set it again (`cachet set FILE PATH`), or take it back from git if it was changed by mistake\n"),
+        "{}",
+        o.stdout
+    );
+    let sarif = r.run("ada", &["check", "--format", "sarif"]);
+    assert!(sarif.stdout.contains("\"unopenable\""), "{}", sarif.stdout);
+    // A sealer with no identity sees only the changed attestation (a warning).
+    let o = r.run("nobody", &["check"]);
+    assert!(!o.stdout.contains("cannot open"), "{}", o.stdout);
+}
