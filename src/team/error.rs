@@ -500,7 +500,7 @@ impl std::fmt::Display for TeamError {
             ),
             TeamError::UnknownKeyInFile { file, key, env } => write!(
                 f,
-                "{file}: holds values sealed to key id {key}, which is not a key of environment {env}'s keyring; re-seal them (`cachet set`, or `cachet seal` after `cachet open` with that key), then rotate"
+                "{file}: holds values sealed to key id {key}, which is not a key of environment {env}'s keyring; a member who holds that key re-seals the file for {env} with `cachet reseal {file}`, then rotate"
             ),
             TeamError::UnknownFormat(file) => write!(
                 f,

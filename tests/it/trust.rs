@@ -1224,6 +1224,15 @@ fn reseal_moves_a_copied_file_to_its_environment() {
         "{}",
         o.stderr
     );
+    let o = w.run(&ada, &repo, &["rotate", "staging"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "re-seals the file for staging with `cachet reseal config/staging/copied.toml`, then rotate"
+        ),
+        "{}",
+        o.stderr
+    );
 
     // bob is a member of staging only: he cannot open production's values.
     let (bob, bob_key) = w.person_with_key("bob");
