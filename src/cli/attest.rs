@@ -42,7 +42,8 @@ pub fn attest(args: &AttestArgs) -> Result<(), Failure> {
             &mut ids,
             (&safe_directories(), &Notes),
         )?;
-        for line in changes(file, &input, &attester) {
+        let terminal = io::stderr().is_terminal();
+        for line in changes(file, &input, &attester, terminal.then(|| ids.keys())) {
             let _ = writeln!(io::stderr(), "{line}");
         }
         if !args.yes && !confirm(&input.name)? {
@@ -222,7 +223,12 @@ const HISTORY_DEPTH: &str = "100";
 /// What changed in `input` since the last version of `file` in git that
 /// `attester`'s key attested (else since `HEAD`), one line per value (plain
 /// values shown, sealed ones named only), after a line naming that version.
-fn changes(file: &Path, input: &Input, attester: &Attester) -> Vec<String> {
+fn changes(
+    file: &Path,
+    input: &Input,
+    attester: &Attester,
+    opened_with: Option<&cachet::Identities>,
+) -> Vec<String> {
     let dir = cachet::worktree::atomic::parent_dir(file);
     let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
@@ -268,9 +274,17 @@ fn changes(file: &Path, input: &Input, attester: &Attester) -> Vec<String> {
     let (old, new) = (body(&before), body(&input.text));
     let values = |t: &str| cachet::list_values(input.format, t).unwrap_or_default();
     let (old_values, new_values) = (values(&old), values(&new));
-    let show = |t: &str, v: &cachet::ValueInfo| match v.sealed {
-        Some(_) => "(sealed)".to_string(),
-        None => t[v.span.clone()].to_string(),
+    // A sealed value is shown opened only to a member at a terminal, as `open`
+    // would show it; anywhere else (a log) it stays "(sealed)".
+    let show = |t: &str, v: &cachet::ValueInfo| match (v.sealed, opened_with) {
+        (Some(_), Some(keys)) => {
+            match cachet::get_value_in(input.format, t, v.document, &v.path, keys) {
+                Ok(value) => format!("{:?} (sealed)", value.as_str()),
+                Err(_) => "(sealed, does not open)".to_string(),
+            }
+        }
+        (Some(_), None) => "(sealed)".to_string(),
+        (None, _) => t[v.span.clone()].to_string(),
     };
     let mut out = Vec::new();
     for v in &new_values {

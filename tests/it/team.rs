@@ -1239,3 +1239,77 @@ fn the_access_log_names_the_member_and_the_environment() {
         "environment staging: you are not a member: none of your identities opens .cachet/keys/staging.age"
     );
 }
+
+/// `cachet attest` lists what changed since the last attested version in git;
+/// a member at a terminal sees the changed sealed values opened, and without a
+/// terminal (a log) they stay "(sealed)".
+#[test]
+fn attest_lists_the_changes_and_opens_them_only_on_a_terminal() {
+    let (t, ada) = two_environments();
+    let who = [
+        ("GIT_AUTHOR_NAME", "ada".to_string()),
+        ("GIT_AUTHOR_EMAIL", "ada@example.com".to_string()),
+        ("GIT_COMMITTER_NAME", "ada".to_string()),
+        ("GIT_COMMITTER_EMAIL", "ada@example.com".to_string()),
+    ];
+    let root = t.root();
+    let git = |args: &[&str]| common::git(&root, &ada.home, &who, args);
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "attested by ada's seal"]);
+    // A writer without the key changes the plain host and seals a new password.
+    let sealed = t.read("config/prod/app.toml");
+    let body = sealed.split("# cachet:attest:").next().unwrap();
+    t.write(
+        "config/prod/app.toml",
+        &body.replace("db.internal", "db.moved"),
+    );
+    let recipient = t.public_key("production");
+    let nobody = t.person("nobody");
+    let o = t.run_with(
+        &nobody,
+        &[
+            "set",
+            "-r",
+            &recipient,
+            "config/prod/app.toml",
+            "db.password",
+        ],
+        b"prod-pw-new",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    git(&["commit", "-q", "-am", "moved"]);
+    // In a log: values named, secrets not shown.
+    let o = t.ok(&ada, &["attest", "--yes", "config/prod/app.toml"]);
+    assert!(
+        o.stderr
+            .starts_with("config/prod/app.toml: changed since the last attested version ("),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("  ~ db.host: \"db.internal\" -> \"db.moved\"\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("  ~ db.password: (sealed) -> (sealed)\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("prod-pw"), "{}", o.stderr);
+    // At a terminal, the member sees what the sealed value became.
+    git(&["checkout", "-q", "--", "config/prod/app.toml"]);
+    let Some((code, shown)) =
+        terminal_session(&t, &ada, &["attest", "--yes", "config/prod/app.toml"], "")
+    else {
+        return;
+    };
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("~ db.password: \"prod-pw-1\" (sealed) -> \"prod-pw-new\" (sealed)"),
+        "{shown}"
+    );
+}
