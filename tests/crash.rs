@@ -589,17 +589,23 @@ fn rotate_killed_anywhere_keeps_every_file_whole_and_a_second_run_finishes() {
                     assert_eq!(id, current, "{label}: {rel}");
                 }
             }
-            // And attested by the rotator with the current key, sidecars included.
+            // And attested by the rotator with the current key. A strict JSON
+            // file killed between its sidecar and itself is left proposed by the
+            // second run (its approval cannot be told from the half-written
+            // pair), never with an attestation that does not hold.
             let sidecar = fs::read_to_string(attestation::sidecar_path(&root.join(rel))).ok();
-            let made = attestation::verify_file(
+            match attestation::verify_file(
                 format,
                 Path::new(rel),
                 &text,
                 sidecar.as_deref(),
                 &ring.identities(),
-            )
-            .unwrap_or_else(|e| panic!("{label}: {rel}: {e}"));
-            assert_eq!(made.key_id, current, "{label}: {rel}");
+            ) {
+                Ok(made) => assert_eq!(made.key_id, current, "{label}: {rel}"),
+                Err(cachet::Error::Attestation(attestation::AttestError::Missing))
+                    if format == Format::Json => {}
+                Err(e) => panic!("{label}: {rel}: {e}"),
+            }
         }
         assert_eq!(temp_files(dir), Vec::<PathBuf>::new(), "{label}");
     });

@@ -43,7 +43,12 @@ pub fn attest(args: &AttestArgs) -> Result<(), Failure> {
             (&safe_directories(), &Notes),
         )?;
         let terminal = io::stderr().is_terminal();
-        for line in changes(file, &input, &attester, terminal.then(|| ids.keys())) {
+        for line in changes(
+            file,
+            &input,
+            (&attester, ids.keys()),
+            terminal.then(|| ids.keys()),
+        ) {
             let _ = writeln!(io::stderr(), "{line}");
         }
         if !args.yes && !confirm(&input.name)? {
@@ -135,19 +140,39 @@ fn write_made(
     Ok(())
 }
 
-/// A write of `file` by a command that changes it (`seal`, `set`, `edit`): the
-/// new `text` is attested when an identity at hand holds the key of the file's
-/// environment (or opens its keyring) and `attest` is asked; else the file is
-/// left proposed, without the attestation it had. Gives what to tell the caller
-/// about it: the attestation made, or that the file is proposed when it had an
-/// attestation or an environment covers it (`covered`).
+/// What a write of a file is on top of, for whether it may attest the result:
+/// a member's write extends an approval, it never grants one. Only a file whose
+/// content before the write was attested by its environment's key, or one that
+/// is new (not in git's `HEAD`, or outside git), is attested after it; anything
+/// else may hold changes nobody reviewed, and is left proposed for `cachet
+/// attest`, which shows them (`spec/attest.md` 6).
+pub enum Prior<'a> {
+    /// The file's content before the write (empty for a new file).
+    Text(&'a str),
+    /// Decided by the caller (the merge driver: every side attested).
+    Approved(bool),
+}
+
+/// A write of `file` by a command that changes it (`seal`, `set`, `edit`,
+/// `reseal`): the new `text` is attested when `attest` is asked, an identity at
+/// hand holds the key of the file's environment (or opens its keyring), and the
+/// write extends an approval (`prior`); else the file is left proposed,
+/// without the attestation it had. Gives what to tell the caller about it: the
+/// attestation made, or that the file is proposed when it had an attestation or
+/// an environment covers it (`covered`).
 pub fn write_changed(
     file: &Path,
     (name, format, old): (&str, Format, &str),
     text: &str,
     (attest, covered): (bool, bool),
 ) -> Result<Option<String>, Failure> {
-    write_changed_as(file, file, (name, format, old), text, (attest, covered))
+    write_changed_as(
+        file,
+        file,
+        (name, format, Prior::Text(old)),
+        text,
+        (attest, covered),
+    )
 }
 
 /// [`write_changed`] of the file at `at` in the repository, written to `file`
@@ -155,7 +180,7 @@ pub fn write_changed(
 pub fn write_changed_as(
     at: &Path,
     file: &Path,
-    (name, format, old): (&str, Format, &str),
+    (name, format, prior): (&str, Format, Prior<'_>),
     text: &str,
     (attest, covered): (bool, bool),
 ) -> Result<Option<String>, Failure> {
@@ -165,17 +190,29 @@ pub fn write_changed_as(
         false => String::new(),
     };
     if attest && let Some(attester) = quiet_attester(at, format, body) {
-        match attested(format, body, &attester) {
-            Ok((out, made)) => {
-                write_made(file, format, (&out, None), &made)?;
-                return Ok(Some(format!("{name}: {}", attested_as(&attester, &made))));
+        let approved = match prior {
+            Prior::Approved(yes) => yes,
+            Prior::Text(old) => {
+                old.is_empty() || approved(at, format, old, &attester) || new_to_git(at)
             }
-            // Written all the same, proposed, saying why.
-            Err(e) => why_not = format!(": {e}"),
+        };
+        if !approved {
+            why_not = ": it was not attested before this write, which does not approve what others changed; review it".to_string();
+        } else {
+            match attested(format, body, &attester) {
+                Ok((out, made)) => {
+                    write_made(file, format, (&out, None), &made)?;
+                    return Ok(Some(format!("{name}: {}", attested_as(&attester, &made))));
+                }
+                // Written all the same, proposed, saying why.
+                Err(e) => why_not = format!(": {e}"),
+            }
         }
     }
-    let had = attestation::split(format, old).attestation.is_some()
-        || (format == Format::Json && attestation::sidecar_path(file).exists());
+    let had = match prior {
+        Prior::Text(old) => attestation::split(format, old).attestation.is_some(),
+        Prior::Approved(_) => false,
+    } || (format == Format::Json && attestation::sidecar_path(file).exists());
     write_file(file, body.as_bytes(), Mode::Keep)?;
     if format == Format::Json {
         remove_sidecar(file)?;
@@ -185,6 +222,51 @@ pub fn write_changed_as(
             "{name}: proposed (not attested){why_not}: a member of its environment approves it with `cachet attest {name}`"
         )
     }))
+}
+
+/// Whether `text`, the content of the file at `at`, carries an attestation that
+/// `attester`'s key made for this file and that holds (for strict JSON, its
+/// sidecar's).
+pub fn approved(at: &Path, format: Format, text: &str, attester: &Attester) -> bool {
+    let (body, found) = match format {
+        Format::Json => (
+            text,
+            std::fs::read_to_string(attestation::sidecar_path(at))
+                .ok()
+                .and_then(|t| attestation::parse_sidecar(&t).ok()),
+        ),
+        _ => {
+            let s = attestation::split(format, text);
+            (s.body, s.parse().ok().flatten())
+        }
+    };
+    found.is_some_and(|a| a.file == attester.file && a.verify(body, &attester.key.public()).is_ok())
+}
+
+/// Whether the file at `at` is new: not in git's `HEAD` (or not in a git work
+/// tree at all), so whoever writes it first is its author.
+fn new_to_git(at: &Path) -> bool {
+    let dir = cachet::worktree::atomic::parent_dir(at);
+    let Some(name) = at.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let inside = git::git(dir, &["rev-parse", "--is-inside-work-tree"], true)
+        .ok()
+        .flatten()
+        .is_some_and(|o| o.starts_with(b"true"));
+    if !inside {
+        return true;
+    }
+    git::git(dir, &["cat-file", "-e", &format!("HEAD:./{name}")], true)
+        .ok()
+        .flatten()
+        .is_none()
+}
+
+/// The attester `merge` would use for the file at `at`, to tell whether each
+/// side of a merge was attested.
+pub fn attester_of(at: &Path, format: Format, text: &str) -> Option<Attester> {
+    quiet_attester(at, format, text)
 }
 
 /// The attester of a file when the identities this user has at hand (without
@@ -217,6 +299,9 @@ fn remove_sidecar(file: &Path) -> Result<(), Failure> {
     }
 }
 
+/// The most lines of a file whose added and removed lines `attest` lists.
+const MAX_LISTED_LINES: usize = 5_000;
+
 /// How far back `attest` looks in git for the last attested version of a file.
 const HISTORY_DEPTH: &str = "100";
 
@@ -226,12 +311,18 @@ const HISTORY_DEPTH: &str = "100";
 fn changes(
     file: &Path,
     input: &Input,
-    attester: &Attester,
+    (attester, keys): (&Attester, &cachet::Identities),
     opened_with: Option<&cachet::Identities>,
 ) -> Vec<String> {
+    let whole = || {
+        vec![format!(
+            "{}: no attested version of it in git to compare with; review the whole file",
+            input.name
+        )]
+    };
     let dir = cachet::worktree::atomic::parent_dir(file);
     let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
+        return whole();
     };
     let at = |rev: &str| {
         git::git(dir, &["show", &format!("{rev}:./{name}")], true)
@@ -240,10 +331,11 @@ fn changes(
             .and_then(|b| String::from_utf8(b).ok())
             .map(Zeroizing::new)
     };
-    let public = attester.key.public();
+    // Attested for this name by any key at hand: the environment's current key
+    // or one a rotation retired (a version attested before it).
     let attested = |text: &str| {
         let s = attestation::split(input.format, text);
-        matches!(s.parse(), Ok(Some(a)) if a.file == attester.file && a.verify(s.body, &public).is_ok())
+        matches!(s.parse(), Ok(Some(a)) if a.file == attester.file && a.verify_with(s.body, keys).is_ok())
     };
     let revisions = git::git(
         dir,
@@ -258,24 +350,19 @@ fn changes(
         let text = at(rev)?;
         attested(&text).then(|| (rev[..rev.len().min(12)].to_string(), text))
     });
-    let (since, before) = match last_attested {
-        Some((rev, text)) => (format!("the last attested version ({rev})"), text),
-        None => match at("HEAD") {
-            Some(text) => ("HEAD (no attested version in git)".to_string(), text),
-            None => {
-                return vec![format!(
-                    "{}: no version in git to compare with; review the whole file",
-                    input.name
-                )];
-            }
-        },
+    // No attested version to compare with: nothing short of the whole file is
+    // a review of it.
+    let Some((rev, before)) = last_attested else {
+        return whole();
     };
+    let since = format!("the last attested version ({rev})");
     let body = |t: &str| attestation::split(input.format, t).body.to_string();
     let (old, new) = (body(&before), body(&input.text));
     let values = |t: &str| cachet::list_values(input.format, t).unwrap_or_default();
     let (old_values, new_values) = (values(&old), values(&new));
     // A sealed value is shown opened only to a member at a terminal, as `open`
-    // would show it; anywhere else (a log) it stays "(sealed)".
+    // would show it; anywhere else (a log) it stays "(sealed)". Control
+    // characters are escaped: a value must not redraw the reviewer's screen.
     let show = |t: &str, v: &cachet::ValueInfo| match (v.sealed, opened_with) {
         (Some(_), Some(keys)) => {
             match cachet::get_value_in(input.format, t, v.document, &v.path, keys) {
@@ -284,7 +371,7 @@ fn changes(
             }
         }
         (Some(_), None) => "(sealed)".to_string(),
-        (None, _) => t[v.span.clone()].to_string(),
+        (None, _) => shown(&t[v.span.clone()]),
     };
     let mut out = Vec::new();
     for v in &new_values {
@@ -310,16 +397,45 @@ fn changes(
             out.push(format!("  - {}", o.path));
         }
     }
-    let header = if out.is_empty() && old != new {
-        format!(
-            "{}: no value changed since {since}; comments or layout did",
-            input.name
-        )
-    } else if out.is_empty() {
+    // Every line added or removed, values or not: a YAML tag, a merge key or
+    // an anchor changes what the application reads without changing a value's
+    // text.
+    let lines = |a: &str, b: &str| -> Vec<String> {
+        let mut rest: Vec<&str> = b.lines().collect();
+        a.lines()
+            .filter(|l| match rest.iter().position(|r| r == l) {
+                Some(i) => {
+                    rest.remove(i);
+                    false
+                }
+                None => true,
+            })
+            .map(shown)
+            .collect()
+    };
+    // (Compared line by line; a file of many lines is left to `git diff`.)
+    if old.lines().count().max(new.lines().count()) > MAX_LISTED_LINES {
+        out.push("  lines: too many to compare here; review them with `git diff`".to_string());
+        out.insert(0, format!("{}: changed since {since}:", input.name));
+        return out;
+    }
+    let added = lines(&new, &old);
+    let removed = lines(&old, &new);
+    if !added.is_empty() || !removed.is_empty() {
+        out.push("  lines:".to_string());
+        out.extend(removed.iter().map(|l| format!("    - {l}")));
+        out.extend(added.iter().map(|l| format!("    + {l}")));
+    }
+    let header = if out.is_empty() {
         format!("{}: unchanged since {since}", input.name)
     } else {
         format!("{}: changed since {since}:", input.name)
     };
     out.insert(0, header);
     out
+}
+
+/// A text as a review shows it: control characters escaped.
+fn shown(text: &str) -> String {
+    cachet::survey::findings::shown(text)
 }

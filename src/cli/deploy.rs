@@ -238,19 +238,11 @@ fn attestation_of(
             "standard input has no file name to check it against; name the file",
         ));
     }
-    // The name is checked against where the file really is, not how it was named.
-    let path = match (file.parent(), file.file_name()) {
-        (Some(dir), Some(name)) => {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            fs::canonicalize(dir).map(|d| d.join(name))
-        }
-        _ => fs::canonicalize(file),
-    }
-    .map_err(|_| unverifiable("the file's directory cannot be resolved"))?;
+    // The name is checked against the path the file was asked for, links left
+    // as they are: a directory replaced by a link to another must not pass off
+    // the other's file, approved under its own name, as this one.
+    let path = std::path::absolute(file)
+        .map_err(|_| unverifiable("the file's path cannot be made absolute"))?;
     let sidecar = match input.format {
         Format::Json => fs::read_to_string(attestation::sidecar_path(file)).ok(),
         _ => None,

@@ -611,6 +611,15 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     };
     let read = |p: &Path| read_input(p, input_type_of(format));
     let (o, a, b) = (read(&args.base)?, read(&args.ours)?, read(&args.theirs)?);
+    // The merge may be attested only when every side was: it approves nothing
+    // a side brought that nobody reviewed (spec/git.md 2).
+    let every_side_attested = format != Format::Json
+        && !args.no_attest
+        && super::attest::attester_of(&args.path, format, &a.text).is_some_and(|who| {
+            [&o, &a, &b]
+                .iter()
+                .all(|side| super::attest::approved(&args.path, format, &side.text, &who))
+        });
     // Each side's attestation approves that side only; the three are git's
     // temporary copies, merged without them (a line merge of two attestation
     // lines would be a conflict), and the result is attested anew or proposed.
@@ -646,11 +655,15 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
                 let attested = super::attest::write_changed_as(
                     &args.path,
                     &args.ours,
-                    (&shown, format, ""),
+                    (
+                        &shown,
+                        format,
+                        super::attest::Prior::Approved(every_side_attested),
+                    ),
                     &merged.text,
                     // A strict JSON file's sidecar is beside the file in the work
                     // tree, not beside git's copy: its merge is left proposed.
-                    (!args.no_attest && format != Format::Json, false),
+                    (!args.no_attest && format != Format::Json, true),
                 )?;
                 if let Some(attested) = attested {
                     note(&attested);

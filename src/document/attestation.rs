@@ -288,12 +288,20 @@ pub struct Split<'t> {
     /// The attestation's text (without the comment mark and the line break), when
     /// the last line holds one, well formed or not.
     pub attestation: Option<&'t str>,
+    /// Whether that line is exactly the comment mark, one space and the text (a
+    /// line without the mark is no comment, and is refused).
+    pub framed: bool,
 }
 
 impl Split<'_> {
     /// The attestation, parsed; `None` when the file has none.
     pub fn parse(&self) -> Result<Option<Attestation>, AttestError> {
-        self.attestation.map(str::parse).transpose()
+        match self.attestation {
+            Some(_) if !self.framed => Err(AttestError::Malformed(
+                "its line is not the comment mark, one space and the attestation",
+            )),
+            other => other.map(str::parse).transpose(),
+        }
     }
 }
 
@@ -313,6 +321,7 @@ pub fn split(format: Format, text: &str) -> Split<'_> {
     let none = Split {
         body: text,
         attestation: None,
+        framed: false,
     };
     let Some(mark) = comment_mark(format) else {
         return none;
@@ -321,19 +330,25 @@ pub fn split(format: Format, text: &str) -> Split<'_> {
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
     let line = &trimmed[start..];
-    if !line.contains("cachet:attest:") {
+    // The last line is the attestation when, after blanks, it starts with the
+    // comment mark or the attestation's prefix and holds `cachet:attest:`; any
+    // other line that mentions it (a value, a comment after one) is the body's.
+    let lead = line.trim_start();
+    if !line.contains("cachet:attest:")
+        || !(lead.starts_with(mark) || lead.starts_with("cachet:attest:"))
+    {
         return none;
     }
     // A damaged line is still the attestation (and fails to parse): it must not
     // count as a comment of the body that a valid signature could cover.
-    let token = line
+    let framed = line
         .strip_prefix(mark)
         .and_then(|l| l.strip_prefix(' '))
-        .filter(|t| t.starts_with("cachet:attest:"))
-        .unwrap_or(line);
+        .filter(|t| t.starts_with("cachet:attest:"));
     Split {
         body: &text[..start],
-        attestation: Some(token),
+        attestation: Some(framed.unwrap_or(line)),
+        framed: framed.is_some(),
     }
 }
 
@@ -662,6 +677,18 @@ mod tests {
             );
         }
         assert_eq!(split(Format::Toml, "a = 1\n# note\n").attestation, None);
+        // A bare attestation without the comment mark is no comment: refused.
+        let k = AttestKey::derive(&key());
+        let (out, made) = attest(Format::Yaml, "a: 1\n---\n", ("f.yaml", ""), &k, at()).unwrap();
+        let bare = out.replace(&format!("# {made}"), &made.to_string());
+        assert!(matches!(
+            split(Format::Yaml, &bare).parse(),
+            Err(AttestError::Malformed(_))
+        ));
+        // A value that mentions the prefix on the last line is the body's.
+        let text = "note = \"see cachet:attest: docs\"\n";
+        assert_eq!(split(Format::Toml, text).body, text);
+        assert_eq!(split(Format::Toml, text).attestation, None);
     }
 
     #[test]

@@ -42,31 +42,31 @@ pub fn attester_for(
 ) -> Result<Attester, TeamError> {
     let shown = file.display().to_string();
     let repo = Repo::of_file(file, safe)?;
-    let covered = match &repo {
-        Some(repo) => match repo.relative(file) {
-            Some(rel) => {
-                let env =
-                    repo.policy
-                        .environment_for(&rel)
-                        .map_err(|source| TeamError::Policy {
-                            file: super::POLICY_FILE.to_string(),
-                            source,
-                        })?;
-                env.map(|e| (rel, e.name.clone(), e.public_key.key_id()))
-            }
-            None => None,
-        },
-        None => None,
+    // Inside a repository a file is named by its path from the policy's
+    // directory, covered or not: a bare name would let the approval of one file
+    // pass for any file of that name.
+    let rel = repo.as_ref().and_then(|r| r.relative(file));
+    let covering = match (&repo, &rel) {
+        (Some(repo), Some(rel)) => repo
+            .policy
+            .environment_for(rel)
+            .map_err(|source| TeamError::Policy {
+                file: super::POLICY_FILE.to_string(),
+                source,
+            })?
+            .map(|e| (e.name.clone(), e.public_key.key_id())),
+        _ => None,
     };
-    let (name, environment, key_id) = match covered {
-        Some((rel, env, id)) => (rel, Some(env), id),
-        None => {
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| TeamError::NoSuchFile(shown.clone()))?;
-            (name, None, lone_key(file, (format, text), ids)?)
-        }
+    let name = match rel {
+        Some(rel) => rel,
+        None => file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| TeamError::NoSuchFile(shown.clone()))?,
+    };
+    let (environment, key_id) = match covering {
+        Some((env, id)) => (Some(env), id),
+        None => (None, lone_key(file, (format, text), ids)?),
     };
     let opened = if ids.keys().get(&key_id).is_none() {
         unlock_for(file, &[key_id], ids, (safe, observer))?

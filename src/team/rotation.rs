@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use zeroize::Zeroizing;
 
 use super::TeamError;
 use super::keyring::{Keyring, KeyringKey};
@@ -147,12 +148,23 @@ fn rekey_file(
         return Ok(0);
     }
     // The rotator holds the new key, and attests what it re-sealed
-    // (spec/attest.md 6) under the file's name relative to the root.
+    // (spec/attest.md 6) under the file's name relative to the root, if the file
+    // was attested before by a key of the keyring: a rotation carries an
+    // approval over to the new key, it never approves what nobody reviewed.
     let rel = file.path.strip_prefix(root).ok().map(|r| {
         r.components()
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/")
+    });
+    let sidecar = attestation::sidecar_path(&file.path);
+    let old_sidecar = match format {
+        Format::Json => fs::read_to_string(&sidecar).ok(),
+        _ => None,
+    };
+    let rel = rel.filter(|rel| {
+        attestation::verify_file(format, Path::new(rel), &text, old_sidecar.as_deref(), from)
+            .is_ok()
     });
     let (out, made) = match rel {
         Some(rel) => {
@@ -161,19 +173,27 @@ fn rekey_file(
                 .map_err(failed)?;
             (out, Some(made))
         }
-        None => (out, None),
+        // Not attested before: the stale line goes, and the file stays proposed.
+        None => (
+            Zeroizing::new(attestation::split(format, &out).body.to_string()),
+            None,
+        ),
     };
     let write = |path: &Path, bytes: &[u8]| {
         atomic::write_atomic(path, bytes, Mode::Keep, false)
             .map_err(|e| TeamError::io(name, "cannot write", e))
     };
     // The sidecar first: killed between the two, the file still holds the old
-    // key's values and the next run re-seals it, writing both again.
-    if let (Format::Json, Some(made)) = (format, made) {
-        let sidecar = attestation::sidecar_path(&file.path);
-        // Its writes are guarded by the file's lock, held here.
+    // key's values and the next run re-seals it, writing both again. Its writes
+    // are guarded by the file's lock, held here.
+    if format == Format::Json {
         atomic::remove_stale_temps(&sidecar);
-        write(&sidecar, attestation::sidecar_text(&made).as_bytes())?;
+        match &made {
+            Some(made) => write(&sidecar, attestation::sidecar_text(made).as_bytes())?,
+            None if old_sidecar.is_some() => fs::remove_file(&sidecar)
+                .map_err(|e| TeamError::io(name, "cannot remove the stale attestation of", e))?,
+            None => {}
+        }
     }
     write(&file.path, out.as_bytes())?;
     Ok(report.resealed.len())

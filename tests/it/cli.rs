@@ -1602,7 +1602,7 @@ fn attest_writes_every_file_or_none() {
         (o.code, o.stderr.as_str()),
         (
             2,
-            "a.toml: no version in git to compare with; review the whole file\ncachet: a.toml: attest asks before approving a file; pass --yes to approve without asking (no terminal here)\n"
+            "a.toml: no attested version of it in git to compare with; review the whole file\ncachet: a.toml: attest asks before approving a file; pass --yes to approve without asking (no terminal here)\n"
         )
     );
     let o = run(&["attest", "--yes", "-i", "k.txt", "a.toml", "b.yaml"]);

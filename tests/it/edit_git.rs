@@ -566,13 +566,11 @@ fn the_same_value_changed_on_both_sides_is_a_sealed_conflict() {
         "cachet: app.toml: merge conflict at db.password: shown as CONFLICT text; keep one value of each\ncachet: app.toml: sealed 1 value anew to key id {}, kept 2 unchanged\n",
         key_id_of(&r.recipient)
     );
-    // Resolved by a key holder: attested.
-    let attested = out.stderr.strip_prefix(&expected);
-    assert!(
-        attested.is_some_and(|a| a.starts_with("cachet: app.toml: attested as app.toml (key id ")),
-        "{}",
-        out.stderr
-    );
+    // The merge was not attested (one side changed what the other did), so the
+    // resolution is not either: it stays proposed until attested.
+    assert_eq!(out.stderr, expected);
+    let check = r.cachet(&["open", "--check", "--require-attested", "app.toml"], &[]);
+    assert_eq!(check.code, 1, "{}", check.stderr);
     assert!(
         fs::read_to_string(&shown).unwrap().contains(
             "password = \"CONFLICT <<<<<<< ours: \\\"pw-a\\\" ======= theirs: \\\"pw-b\\\" >>>>>>> keep one value\"\n"

@@ -1265,6 +1265,8 @@ fn reseal_moves_a_copied_file_to_its_environment() {
         token_key(&repo, "config/prod/app.toml")
     );
     w.ok(&ada, &repo, &["check"]);
+    // The copy was committed unattested: re-sealing it approves nothing, and a
+    // member attests it after a look.
     let key = w.ok(&ada, &repo, &["env", "key", "staging"]).stdout;
     let deploy = w.person("deploy");
     let o = w.run_env(
@@ -1273,5 +1275,159 @@ fn reseal_moves_a_copied_file_to_its_environment() {
         &["open", "--require-attested", "config/staging/copied.toml"],
         &[("CACHET_IDENTITY", key.trim())],
     );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    w.ok(
+        &ada,
+        &repo,
+        &["attest", "--yes", "config/staging/copied.toml"],
+    );
+    let o = w.run_env(
+        &deploy,
+        &repo,
+        &["open", "--require-attested", "config/staging/copied.toml"],
+        &[("CACHET_IDENTITY", key.trim())],
+    );
     assert_eq!((o.code, o.stdout.as_str()), (0, PROD), "{}", o.stderr);
+}
+
+/// A member's write extends an approval and never grants one (spec/attest.md
+/// 6): after mallory changes a plain value, ada's `set`, `seal` and `rotate`
+/// leave the file proposed, so the deploy still refuses mallory's change until
+/// ada attests it after a look. A directory swapped for a link to another, and
+/// a bare-named approval copied into the repository, pass for nothing.
+#[test]
+fn a_members_write_does_not_approve_what_others_changed() {
+    let (w, ada, repo) = team();
+    let key = w.ok(&ada, &repo, &["env", "key", "production"]).stdout;
+    let key = key.trim().to_string();
+    let server = w.person("server");
+    let deployed = w.clone(&server, "server");
+    let exec = |file: &str| {
+        w.run_env(
+            &server,
+            &deployed,
+            &[
+                "exec",
+                "--require-attested",
+                "-f",
+                file,
+                "--",
+                "sh",
+                "-c",
+                "echo $DB_HOST",
+            ],
+            &[("CACHET_IDENTITY", key.as_str())],
+        )
+    };
+    // ada's seal of the new files attested them.
+    let o = exec("config/prod/app.toml");
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "db.internal\n"),
+        "{}",
+        o.stderr
+    );
+    let (mallory, _) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    let app = read(&clone, "config/prod/app.toml").replace("db.internal", "attacker.example");
+    write(&clone, "config/prod/app.toml", &app);
+    w.push(&mallory, &clone, "move the database");
+    w.pull(&ada, &repo);
+    let o = w.run_env(
+        &ada,
+        &repo,
+        &[
+            "set",
+            "--create",
+            "config/prod/app.toml",
+            "db.user",
+            "--generate",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("config/prod/app.toml: proposed (not attested): it was not attested before this write, which does not approve what others changed; review it"),
+        "{}",
+        o.stderr
+    );
+    w.ok(&ada, &repo, &["rotate", "production"]);
+    let key = w.ok(&ada, &repo, &["env", "key", "production"]).stdout;
+    let key = key.trim().to_string();
+    w.push(&ada, &repo, "rotated");
+    w.pull(&server, &deployed);
+    let o = w.run_env(
+        &server,
+        &deployed,
+        &[
+            "exec",
+            "--require-attested",
+            "-f",
+            "config/prod/app.toml",
+            "--",
+            "true",
+        ],
+        &[("CACHET_IDENTITY", key.as_str())],
+    );
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("is not attested (proposed)"),
+        "{}",
+        o.stderr
+    );
+
+    // A directory replaced by a link to another environment's directory of the
+    // same layout: the approval names the other path.
+    let deployed2 = w.clone(&server, "server2");
+    fs::remove_dir_all(deployed2.join("config/prod")).unwrap();
+    std::os::unix::fs::symlink("staging", deployed2.join("config/prod")).unwrap();
+    let staging_key = w.ok(&ada, &repo, &["env", "key", "staging"]).stdout;
+    let o = w.run_env(
+        &server,
+        &deployed2,
+        &["open", "--require-attested", "config/prod/app.toml"],
+        &[("CACHET_IDENTITY", staging_key.trim())],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("its attestation was made for the file \"config/staging/app.toml\""),
+        "{}",
+        o.stderr
+    );
+
+    // Inside a repository a file no environment covers is attested by its path,
+    // not its bare name, so its approval does not pass for a covered file.
+    let prod = public_key(&repo, "production");
+    write(
+        &repo,
+        "legacy/app.toml",
+        "[db]\nhost = \"legacy\"\npassword = \"x\"\n",
+    );
+    w.ok(&ada, &repo, &["seal", "-r", &prod, "legacy/app.toml"]);
+    let o = w.ok(&ada, &repo, &["attest", "--yes", "legacy/app.toml"]);
+    assert!(
+        o.stderr
+            .contains("legacy/app.toml: attested as legacy/app.toml (key id "),
+        "{}",
+        o.stderr
+    );
+    fs::create_dir_all(deployed.join("legacy")).unwrap();
+    fs::copy(
+        repo.join("legacy/app.toml"),
+        deployed.join("config/prod/app.toml"),
+    )
+    .unwrap();
+    let o = w.run_env(
+        &server,
+        &deployed,
+        &["open", "--require-attested", "config/prod/app.toml"],
+        &[("CACHET_IDENTITY", key.as_str())],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("made for the file \"legacy/app.toml\""),
+        "{}",
+        o.stderr
+    );
 }
