@@ -226,7 +226,8 @@ pub fn write_changed_as(
 
 /// Whether `text`, the content of the file at `at`, carries an attestation that
 /// `attester`'s key made for this file and that holds (for strict JSON, its
-/// sidecar's).
+/// sidecar's), and that is no older than any attestation of the file in git: an
+/// older approved version put back (a replay) is no approval to build on.
 pub fn approved(at: &Path, format: Format, text: &str, attester: &Attester) -> bool {
     let (body, found) = match format {
         Format::Json => (
@@ -240,27 +241,95 @@ pub fn approved(at: &Path, format: Format, text: &str, attester: &Attester) -> b
             (s.body, s.parse().ok().flatten())
         }
     };
-    found.is_some_and(|a| a.file == attester.file && a.verify(body, &attester.key.public()).is_ok())
+    found.is_some_and(|a| {
+        a.file == attester.file
+            && a.verify(body, &attester.key.public()).is_ok()
+            && newest_in_git(at, format, attester).is_none_or(|newest| a.attested_at >= newest)
+    })
 }
 
-/// Whether the file at `at` is new: not in git's `HEAD` (or not in a git work
-/// tree at all), so whoever writes it first is its author.
+/// The newest time of an attestation for this file and key in the file's git
+/// history (its last lines, or its sidecar's, for strict JSON), looking back
+/// 100 commits. The lines are read, not verified: a forged line can only make
+/// writes leave the file proposed.
+fn newest_in_git(at: &Path, format: Format, attester: &Attester) -> Option<SealedAt> {
+    let dir = cachet::worktree::atomic::parent_dir(at);
+    let mut name = at.file_name()?.to_str()?.to_string();
+    if format == Format::Json {
+        name.push_str(attestation::SIDECAR_SUFFIX);
+    }
+    let log = git::git(
+        dir,
+        &[
+            "log",
+            "-n",
+            HISTORY_DEPTH,
+            "-p",
+            "--no-textconv",
+            "--format=",
+            "--",
+            &name,
+        ],
+        true,
+    )
+    .ok()
+    .flatten()?;
+    let mark = attestation::comment_mark(format);
+    String::from_utf8_lossy(&log)
+        .lines()
+        .filter_map(|l| l.strip_prefix('+').or_else(|| l.strip_prefix('-')))
+        .filter_map(|l| match mark {
+            Some(mark) => l.strip_prefix(mark)?.strip_prefix(' '),
+            None => Some(l),
+        })
+        .filter_map(|t| t.trim_end().parse::<Attestation>().ok())
+        .filter(|a| a.file == attester.file && a.key_id == attester.key_id)
+        .map(|a| a.attested_at)
+        .max()
+}
+
+/// Whether the file at `at` is new, so whoever writes it first is its author:
+/// outside any git work tree, or in one with no merge, rebase, cherry-pick,
+/// revert or patch under way (which bring in others' files) and neither in
+/// `HEAD` nor staged. Any failure of git counts as not new.
 fn new_to_git(at: &Path) -> bool {
     let dir = cachet::worktree::atomic::parent_dir(at);
     let Some(name) = at.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let inside = git::git(dir, &["rev-parse", "--is-inside-work-tree"], true)
-        .ok()
-        .flatten()
-        .is_some_and(|o| o.starts_with(b"true"));
-    if !inside {
+    let Ok(real) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    if !real.ancestors().any(|d| d.join(".git").exists()) {
         return true;
     }
-    git::git(dir, &["cat-file", "-e", &format!("HEAD:./{name}")], true)
-        .ok()
-        .flatten()
-        .is_none()
+    let ask = |args: &[&str]| git::git(dir, args, true);
+    if !matches!(ask(&["rev-parse", "--is-inside-work-tree"]), Ok(Some(o)) if o.starts_with(b"true"))
+    {
+        return false;
+    }
+    for under_way in [
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "REBASE_HEAD",
+        "rebase-merge",
+        "rebase-apply",
+    ] {
+        match ask(&["rev-parse", "--git-path", under_way]) {
+            Ok(Some(path)) => {
+                let path = String::from_utf8_lossy(&path).trim().to_string();
+                if dir.join(&path).exists() || Path::new(&path).exists() {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    matches!(
+        ask(&["cat-file", "-e", &format!("HEAD:./{name}")]),
+        Ok(None)
+    ) && matches!(ask(&["ls-files", "--error-unmatch", "--", name]), Ok(None))
 }
 
 /// The attester `merge` would use for the file at `at`, to tell whether each
@@ -335,7 +404,12 @@ fn changes(
     // or one a rotation retired (a version attested before it).
     let attested = |text: &str| {
         let s = attestation::split(input.format, text);
-        matches!(s.parse(), Ok(Some(a)) if a.file == attester.file && a.verify_with(s.body, keys).is_ok())
+        match s.parse() {
+            Ok(Some(a)) if a.file == attester.file && a.verify_with(s.body, keys).is_ok() => {
+                Some(a.attested_at)
+            }
+            _ => None,
+        }
     };
     let revisions = git::git(
         dir,
@@ -346,10 +420,17 @@ fn changes(
     .flatten()
     .map(|b| String::from_utf8_lossy(&b).into_owned())
     .unwrap_or_default();
-    let last_attested = revisions.lines().find_map(|rev| {
-        let text = at(rev)?;
-        attested(&text).then(|| (rev[..rev.len().min(12)].to_string(), text))
-    });
+    // The version approved last (the newest attestation, not the newest commit:
+    // an older approved version put back must be compared with what it undoes).
+    let last_attested = revisions
+        .lines()
+        .filter_map(|rev| {
+            let text = at(rev)?;
+            let when = attested(&text)?;
+            Some((when, rev[..rev.len().min(12)].to_string(), text))
+        })
+        .max_by_key(|(when, _, _)| *when)
+        .map(|(_, rev, text)| (rev, text));
     // No attested version to compare with: nothing short of the whole file is
     // a review of it.
     let Some((rev, before)) = last_attested else {

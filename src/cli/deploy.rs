@@ -241,8 +241,19 @@ fn attestation_of(
     // The name is checked against the path the file was asked for, links left
     // as they are: a directory replaced by a link to another must not pass off
     // the other's file, approved under its own name, as this one.
-    let path = std::path::absolute(file)
-        .map_err(|_| unverifiable("the file's path cannot be made absolute"))?;
+    // A relative path is taken from the shell's `$PWD` when it names the
+    // current directory: the process's own idea of it has links resolved.
+    let path = match std::env::var_os("PWD").map(std::path::PathBuf::from) {
+        Some(pwd)
+            if file.is_relative()
+                && pwd.is_absolute()
+                && fs::canonicalize(&pwd).ok() == fs::canonicalize(".").ok() =>
+        {
+            Ok(pwd.join(file))
+        }
+        _ => std::path::absolute(file),
+    }
+    .map_err(|_| unverifiable("the file's path cannot be made absolute"))?;
     let sidecar = match input.format {
         Format::Json => fs::read_to_string(attestation::sidecar_path(file)).ok(),
         _ => None,

@@ -330,12 +330,12 @@ pub fn split(format: Format, text: &str) -> Split<'_> {
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
     let line = &trimmed[start..];
-    // The last line is the attestation when, after blanks, it starts with the
-    // comment mark or the attestation's prefix and holds `cachet:attest:`; any
-    // other line that mentions it (a value, a comment after one) is the body's.
-    let lead = line.trim_start();
+    // The last line is the attestation when it starts, at its first column,
+    // with the comment mark or the attestation's prefix and holds
+    // `cachet:attest:`; any other line that mentions it (a value, an indented
+    // continuation of one, a comment after one) is the body's.
     if !line.contains("cachet:attest:")
-        || !(lead.starts_with(mark) || lead.starts_with("cachet:attest:"))
+        || !(line.starts_with(mark) || line.starts_with("cachet:attest:"))
     {
         return none;
     }
@@ -666,7 +666,7 @@ mod tests {
         for line in [
             "#cachet:attest:v1:x",
             "# cachet:attest:v2:AAAAAAAAAAAAAAAA:20261207T120000Z:AA",
-            "  # cachet:attest:v1:AAAAAAAAAAAAAAAA:20261207T120000Z:AA",
+            "#  cachet:attest:v1:AAAAAAAAAAAAAAAA:20261207T120000Z:AA",
         ] {
             let text = format!("a = 1\n{line}\n");
             let s = split(Format::Toml, &text);
@@ -685,10 +685,19 @@ mod tests {
             split(Format::Yaml, &bare).parse(),
             Err(AttestError::Malformed(_))
         ));
-        // A value that mentions the prefix on the last line is the body's.
-        let text = "note = \"see cachet:attest: docs\"\n";
-        assert_eq!(split(Format::Toml, text).body, text);
-        assert_eq!(split(Format::Toml, text).attestation, None);
+        // A value that mentions the prefix on the last line is the body's, and
+        // so is an indented line (a YAML continuation, or an indented comment).
+        for (format, text) in [
+            (Format::Toml, "note = \"see cachet:attest: docs\"\n"),
+            (Format::Yaml, "a: 1\nnote: see\n  cachet:attest:v1 docs\n"),
+            (
+                Format::Yaml,
+                "a: 1\n  # cachet:attest:v1:AAAAAAAAAAAAAAAA:20261207T120000Z:AA\n",
+            ),
+        ] {
+            assert_eq!(split(format, text).body, text);
+            assert_eq!(split(format, text).attestation, None);
+        }
     }
 
     #[test]

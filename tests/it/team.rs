@@ -1302,8 +1302,17 @@ fn attest_lists_the_changes_and_opens_them_only_on_a_terminal() {
     assert!(!o.stderr.contains("prod-pw"), "{}", o.stderr);
     // And every line added or removed, so a change that is no value's text (a
     // YAML tag, a merge key) is seen too.
-    assert!(o.stderr.contains("  lines:\n    - host = \"db.internal\"\n"), "{}", o.stderr);
-    assert!(o.stderr.contains("    + host = \"db.moved\"\n"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("  lines:\n    - host = \"db.internal\"\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("    + host = \"db.moved\"\n"),
+        "{}",
+        o.stderr
+    );
     // At a terminal, the member sees what the sealed value became.
     git(&["checkout", "-q", "--", "config/prod/app.toml"]);
     let Some((code, shown)) =

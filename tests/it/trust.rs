@@ -1430,4 +1430,116 @@ fn a_members_write_does_not_approve_what_others_changed() {
         "{}",
         o.stderr
     );
+
+    // A deploy run from inside a directory replaced by a link: the shell's
+    // $PWD, not the resolved directory, names the file.
+    let linked = deployed2.join("config/prod");
+    let o = w.run_env(
+        &server,
+        &linked,
+        &["open", "--require-attested", "app.toml"],
+        &[
+            ("CACHET_IDENTITY", staging_key.trim()),
+            ("PWD", linked.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("made for the file \"config/staging/app.toml\""),
+        "{}",
+        o.stderr
+    );
+}
+
+/// A replayed older approved version is no approval to build on: ada's write
+/// on top of it leaves the file proposed, and `attest` compares it with the
+/// version approved last, so the rollback is shown. A file brought in by git
+/// (checked out from another branch, staged) is not new to ada's write.
+#[test]
+fn a_replayed_approval_and_a_file_git_brought_in_are_not_built_on() {
+    let (w, ada, repo) = team();
+    let v0 = read(&repo, "config/prod/app.toml");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let body = v0.split("# cachet:attest:").next().unwrap();
+    write(
+        &repo,
+        "config/prod/app.toml",
+        &body.replace("db.internal", "db2.internal"),
+    );
+    w.ok(&ada, &repo, &["attest", "--yes", "config/prod/app.toml"]);
+    w.push(&ada, &repo, "v1, attested");
+    let (mallory, _) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    write(&clone, "config/prod/app.toml", &v0);
+    write(
+        &clone,
+        "config/prod/new.toml",
+        "[db]\nhost = \"attacker.example\"\n",
+    );
+    w.push(&mallory, &clone, "put v0 back; a new file");
+    w.pull(&ada, &repo);
+    let o = w.run_env(
+        &ada,
+        &repo,
+        &[
+            "set",
+            "--create",
+            "config/prod/app.toml",
+            "db.user",
+            "--generate",
+        ],
+        &[],
+    );
+    assert!(
+        o.stderr.contains(
+            "config/prod/app.toml: proposed (not attested): it was not attested before this write"
+        ),
+        "{}",
+        o.stderr
+    );
+    let o = w.ok(&ada, &repo, &["attest", "--yes", "config/prod/app.toml"]);
+    assert!(
+        o.stderr
+            .contains("  ~ db.host: \"db2.internal\" -> \"db.internal\"\n"),
+        "{}",
+        o.stderr
+    );
+
+    // mallory's new file, brought in by a checkout of the branch: staged, so
+    // not ada's new file.
+    w.git_in(
+        &repo,
+        Some(&ada),
+        &["rm", "-q", "--cached", "config/prod/new.toml"],
+    );
+    w.git_in(
+        &repo,
+        Some(&ada),
+        &["commit", "-q", "-m", "drop it for now"],
+    );
+    w.git_in(
+        &repo,
+        Some(&ada),
+        &["checkout", "HEAD~1", "--", "config/prod/new.toml"],
+    );
+    let o = w.run_env(
+        &ada,
+        &repo,
+        &[
+            "set",
+            "--create",
+            "config/prod/new.toml",
+            "db.password",
+            "--generate",
+        ],
+        &[],
+    );
+    assert!(
+        o.stderr.contains(
+            "config/prod/new.toml: proposed (not attested): it was not attested before this write"
+        ),
+        "{}",
+        o.stderr
+    );
 }
