@@ -175,6 +175,22 @@ pub fn write_changed(
     )
 }
 
+/// [`write_changed`] of a file a command re-sealed for `target`, as `policy`
+/// (`--no-attest`) asks.
+pub(super) fn write_resealed(
+    file: &Path,
+    input: &Input,
+    out: &str,
+    (target, policy): (&super::Target, &super::args::PolicyArgs),
+) -> Result<Option<String>, Failure> {
+    write_changed(
+        file,
+        (&input.name, input.format, &input.text),
+        out,
+        (!policy.no_attest, target.policy.is_some()),
+    )
+}
+
 /// [`write_changed`] of the file at `at` in the repository, written to `file`
 /// (the merge driver writes git's temporary copy).
 pub fn write_changed_as(

@@ -518,12 +518,8 @@ pub fn edit(args: &EditArgs) -> Result<(), Failure> {
             &mut sealer,
         ) {
             Ok((out, report)) => {
-                let attested = super::attest::write_changed(
-                    file,
-                    (&input.name, input.format, &input.text),
-                    &out,
-                    (!args.policy.no_attest, target.policy.is_some()),
-                )?;
+                let attested =
+                    super::attest::write_resealed(file, &input, &out, (&target, &args.policy))?;
                 note(&format!(
                     "{}: sealed {} value{} anew {}, kept {} unchanged",
                     input.name,

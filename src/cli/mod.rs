@@ -863,12 +863,7 @@ fn seal(
             );
             continue;
         }
-        let attested = attest::write_changed(
-            file,
-            (&input.name, input.format, &input.text),
-            &sealed,
-            (!policy.no_attest, target.policy.is_some()),
-        )?;
+        let attested = attest::write_resealed(file, &input, &sealed, (target, policy))?;
         let _ = writeln!(
             io::stderr(),
             "{}: sealed {} value{} {} ({} already sealed)",
@@ -986,12 +981,7 @@ fn set(
         &mut sealer,
     )
     .map_err(|e| seal_failure(&input.name, e, &target))?;
-    let attested = attest::write_changed(
-        file,
-        (&input.name, input.format, &input.text),
-        &out,
-        (!policy.no_attest, target.policy.is_some()),
-    )?;
+    let attested = attest::write_resealed(file, &input, &out, (&target, policy))?;
     match generate {
         Some((charset, _)) => {
             let _ = writeln!(

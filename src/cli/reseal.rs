@@ -63,12 +63,7 @@ pub fn reseal(args: &ResealArgs) -> Result<(), Failure> {
         done.push((file, input, target, out, report.resealed.len()));
     }
     for (file, input, target, out, n) in done {
-        let attested = super::attest::write_changed(
-            file,
-            (&input.name, input.format, &input.text),
-            &out,
-            (!args.policy.no_attest, target.policy.is_some()),
-        )?;
+        let attested = super::attest::write_resealed(file, &input, &out, (&target, &args.policy))?;
         let _ = writeln!(
             io::stderr(),
             "{}: sealed {n} value{} anew {}",

@@ -189,6 +189,17 @@ fn team() -> (World, Person, PathBuf) {
     (w, ada, repo)
 }
 
+/// mallory, who can push but holds no key, points production's plain
+/// `db.host` at a server of theirs and pushes; returns mallory and their clone.
+fn mallory_moves_the_database(w: &World) -> (Person, PathBuf) {
+    let (mallory, _) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    let app = read(&clone, "config/prod/app.toml").replace("db.internal", "attacker.example");
+    write(&clone, "config/prod/app.toml", &app);
+    w.push(&mallory, &clone, "move the database");
+    (mallory, clone)
+}
+
 /// mallory, who can push but holds no key, swaps production's public key for
 /// their own and pushes; returns mallory's recipient.
 fn swap_production_key(w: &World) -> (Person, String) {
@@ -1069,11 +1080,7 @@ fn a_deploy_runs_only_configuration_a_key_holder_attested() {
         o.stderr
     );
 
-    let (mallory, _) = w.person_with_key("mallory");
-    let clone = w.clone(&mallory, "mallory");
-    let app = read(&clone, "config/prod/app.toml").replace("db.internal", "attacker.example");
-    write(&clone, "config/prod/app.toml", &app);
-    w.push(&mallory, &clone, "move the database");
+    let (mallory, clone) = mallory_moves_the_database(&w);
     w.pull(&server, &deployed);
     // Without the requirement the attack works, as it does in 0.3.
     let o = exec("config/prod/app.toml", &[]);
@@ -1327,11 +1334,7 @@ fn a_members_write_does_not_approve_what_others_changed() {
         "{}",
         o.stderr
     );
-    let (mallory, _) = w.person_with_key("mallory");
-    let clone = w.clone(&mallory, "mallory");
-    let app = read(&clone, "config/prod/app.toml").replace("db.internal", "attacker.example");
-    write(&clone, "config/prod/app.toml", &app);
-    w.push(&mallory, &clone, "move the database");
+    mallory_moves_the_database(&w);
     w.pull(&ada, &repo);
     let o = w.run_env(
         &ada,
