@@ -320,27 +320,31 @@ fn new_to_git(at: &Path) -> bool {
         return true;
     }
     let ask = |args: &[&str]| git::git(dir, args, true);
-    if !matches!(ask(&["rev-parse", "--is-inside-work-tree"]), Ok(Some(o)) if o.starts_with(b"true"))
-    {
+    // One question for both: inside a work tree, and where its git directory is.
+    let Ok(Some(out)) = ask(&["rev-parse", "--is-inside-work-tree", "--git-dir"]) else {
+        return false;
+    };
+    let out = String::from_utf8_lossy(&out);
+    let mut lines = out.lines();
+    if lines.next() != Some("true") {
         return false;
     }
-    for under_way in [
+    let Some(git_dir) = lines.next().map(|d| dir.join(d)) else {
+        return false;
+    };
+    // These live in the work tree's own git directory.
+    if [
         "MERGE_HEAD",
         "CHERRY_PICK_HEAD",
         "REVERT_HEAD",
         "REBASE_HEAD",
         "rebase-merge",
         "rebase-apply",
-    ] {
-        match ask(&["rev-parse", "--git-path", under_way]) {
-            Ok(Some(path)) => {
-                let path = String::from_utf8_lossy(&path).trim().to_string();
-                if dir.join(&path).exists() || Path::new(&path).exists() {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
+    ]
+    .iter()
+    .any(|under_way| git_dir.join(under_way).exists())
+    {
+        return false;
     }
     matches!(
         ask(&["cat-file", "-e", &format!("HEAD:./{name}")]),
