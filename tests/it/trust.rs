@@ -1546,3 +1546,57 @@ fn a_replayed_approval_and_a_file_git_brought_in_are_not_built_on() {
         o.stderr
     );
 }
+
+/// A merge stopped on a conflict brings mallory's new file into ada's work
+/// tree; even unstaged, it is not ada's new file while the merge is under way.
+#[test]
+fn a_file_a_merge_under_way_brought_in_is_not_new() {
+    let (w, ada, repo) = team();
+    let (mallory, _) = w.person_with_key("mallory");
+    let clone = w.clone(&mallory, "mallory");
+    write(&clone, "README", "mallory's readme\n");
+    write(
+        &clone,
+        "config/prod/fresh.toml",
+        "[db]\nhost = \"attacker.example\"\n",
+    );
+    w.push(&mallory, &clone, "readme and a new file");
+    write(&repo, "README", "ada's readme\n");
+    w.git_in(&repo, Some(&ada), &["add", "README"]);
+    w.git_in(&repo, Some(&ada), &["commit", "-q", "-m", "readme"]);
+    let mut pull = Command::new("git");
+    pull.args(["-c", "user.name=ada", "-c", "user.email=ada@example.com"])
+        .args(["pull", "-q", "--no-rebase", "origin", "main"])
+        .current_dir(&repo)
+        .env("HOME", &ada.home)
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    let out = pull.output().unwrap();
+    assert!(!out.status.success(), "the README conflicts");
+    assert!(repo.join(".git/MERGE_HEAD").exists());
+    // Unstaged: only the merge under way tells it came from elsewhere.
+    w.git_in(
+        &repo,
+        Some(&ada),
+        &["rm", "-q", "--cached", "config/prod/fresh.toml"],
+    );
+    let o = w.run_env(
+        &ada,
+        &repo,
+        &[
+            "set",
+            "--create",
+            "config/prod/fresh.toml",
+            "db.password",
+            "--generate",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "config/prod/fresh.toml: proposed (not attested): it was not attested before this write"
+        ),
+        "{}",
+        o.stderr
+    );
+}
