@@ -245,19 +245,9 @@ pub fn write_changed_as(
 /// sidecar's), and that is no older than any attestation of the file in git: an
 /// older approved version put back (a replay) is no approval to build on.
 pub fn approved(at: &Path, format: Format, text: &str, attester: &Attester) -> bool {
-    let (body, found) = match format {
-        Format::Json => (
-            text,
-            std::fs::read_to_string(attestation::sidecar_path(at))
-                .ok()
-                .and_then(|t| attestation::parse_sidecar(&t).ok()),
-        ),
-        _ => {
-            let s = attestation::split(format, text);
-            (s.body, s.parse().ok().flatten())
-        }
-    };
-    found.is_some_and(|a| {
+    let sidecar = attestation::read_sidecar(format, at);
+    let (body, found) = attestation::find(format, text, sidecar.as_deref());
+    found.ok().flatten().is_some_and(|a| {
         a.file == attester.file
             && a.verify(body, &attester.key.public()).is_ok()
             && newest_in_git(at, format, attester).is_none_or(|newest| a.attested_at >= newest)

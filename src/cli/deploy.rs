@@ -15,7 +15,7 @@ use cachet::document::attestation::{self, AttestError, Attestation};
 use cachet::team::identity_file::IdentitySet;
 use cachet::team::unlock::{self, KeyringOpened};
 use cachet::worktree::atomic::Mode;
-use cachet::{Format, KeyId, PathGlob, SealedAt, ValuePath};
+use cachet::{KeyId, PathGlob, SealedAt, ValuePath};
 use zeroize::Zeroizing;
 
 use super::args::{AttestedArg, AuditArg, InputType, OutputType, VariableArgs};
@@ -254,10 +254,7 @@ fn attestation_of(
         _ => std::path::absolute(file),
     }
     .map_err(|_| unverifiable("the file's path cannot be made absolute"))?;
-    let sidecar = match input.format {
-        Format::Json => fs::read_to_string(attestation::sidecar_path(file)).ok(),
-        _ => None,
-    };
+    let sidecar = attestation::read_sidecar(input.format, file);
     attestation::verify_file(input.format, &path, &input.text, sidecar.as_deref(), keys)
 }
 

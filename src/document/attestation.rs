@@ -352,6 +352,23 @@ pub fn split(format: Format, text: &str) -> Split<'_> {
     }
 }
 
+/// The body of a file holding `text` in `format`, and its attestation, parsed:
+/// the last line's (section 4.1), or for strict JSON the one of `sidecar`, the
+/// sidecar's text (`None` when there is no sidecar; section 4.2).
+pub fn find<'t>(
+    format: Format,
+    text: &'t str,
+    sidecar: Option<&str>,
+) -> (&'t str, Result<Option<Attestation>, AttestError>) {
+    match format {
+        Format::Json => (text, sidecar.map(parse_sidecar).transpose()),
+        _ => {
+            let s = split(format, text);
+            (s.body, s.parse())
+        }
+    }
+}
+
 /// Verifies the attestation of the file at `path` (`spec/attest.md` section 5)
 /// with the attestation key derived from one of `keys`: `text` is the file's
 /// content and `sidecar` its sidecar's, for strict JSON (`None` when there is no
@@ -365,13 +382,7 @@ pub fn verify_file(
     sidecar: Option<&str>,
     keys: &Identities,
 ) -> Result<Attestation, Error> {
-    let (body, attestation) = match format {
-        Format::Json => (text, sidecar.map(parse_sidecar).transpose()),
-        _ => {
-            let s = split(format, text);
-            (s.body, s.parse())
-        }
-    };
+    let (body, attestation) = find(format, text, sidecar);
     let attestation = attestation
         .map_err(Error::Attestation)?
         .ok_or(Error::Attestation(AttestError::Missing))?;
@@ -394,6 +405,15 @@ pub fn parse_sidecar(text: &str) -> Result<Attestation, AttestError> {
     let line = text.strip_suffix('\n').unwrap_or(text);
     let line = line.strip_suffix('\r').unwrap_or(line);
     line.parse()
+}
+
+/// The text of the sidecar of the file at `path`, for strict JSON; `None` for
+/// the other formats, or when there is none that reads as text.
+pub fn read_sidecar(format: Format, path: &Path) -> Option<String> {
+    match format {
+        Format::Json => std::fs::read_to_string(sidecar_path(path)).ok(),
+        _ => None,
+    }
 }
 
 /// The sidecar file of a strict JSON file at `path`.

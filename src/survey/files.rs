@@ -249,13 +249,7 @@ pub fn attestation_state(
     sidecar: Option<&str>,
     attest_key: Option<&AttestPublicKey>,
 ) -> AttestationState {
-    let (body, parsed) = match format {
-        Format::Json => (text, sidecar.map(attestation::parse_sidecar).transpose()),
-        _ => {
-            let s = attestation::split(format, text);
-            (s.body, s.parse())
-        }
-    };
+    let (body, parsed) = attestation::find(format, text, sidecar);
     let attestation = match parsed {
         Ok(Some(a)) => a,
         Ok(None) => return AttestationState::Proposed,

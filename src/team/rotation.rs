@@ -158,10 +158,7 @@ fn rekey_file(
             .join("/")
     });
     let sidecar = attestation::sidecar_path(&file.path);
-    let old_sidecar = match format {
-        Format::Json => fs::read_to_string(&sidecar).ok(),
-        _ => None,
-    };
+    let old_sidecar = attestation::read_sidecar(format, &file.path);
     let rel = rel.filter(|rel| {
         attestation::verify_file(format, Path::new(rel), &text, old_sidecar.as_deref(), from)
             .is_ok()
