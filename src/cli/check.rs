@@ -66,8 +66,16 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
         out.push('\n');
     }
 
+    // A member's check opens every value it holds the key for, in memory: a
+    // token changed by hand fails here rather than at the deploy.
+    let mut ring_keys = cachet::Identities::new();
+    for (_, ring) in &rings {
+        if let cachet::survey::environments::RingState::Read(ring) = ring {
+            ring_keys.extend(ring.identities().iter().cloned());
+        }
+    }
     let files = files_to_check(&repo, args.paths, args.staged)?;
-    let surveys = survey_files(&repo, &files)?;
+    let surveys = survey_files(&repo, &files, &ring_keys)?;
     let mut found: Vec<Finding> = surveys
         .iter()
         .flat_map(|s| findings::file_findings(s, &keys))
@@ -93,24 +101,19 @@ pub fn check(args: &CheckArgs<'_>, identities: &[PathBuf]) -> Result<(), Failure
     if let Some(base) = args.base {
         found.extend(rollbacks(&repo, &surveys, base)?);
     }
-    // A member's check opens every value it holds the key for, in memory: a
-    // token changed by hand fails here rather than at the deploy.
-    let mut keys = cachet::Identities::new();
-    for (_, ring) in &rings {
-        if let cachet::survey::environments::RingState::Read(ring) = ring {
-            keys.extend(ring.identities().iter().cloned());
-        }
-    }
     // One line per value: a value already reported (a token moved in from
     // another environment, say) is not reported again for not opening.
-    let unopenable = cachet::survey::checkout::unopenable(&repo, &files, &surveys, &keys)?;
     let already = |f: &Finding| {
         found.iter().any(|g| {
             g.subject == f.subject
                 && g.value.as_ref().map(|v| &v.1) == f.value.as_ref().map(|v| &v.1)
         })
     };
-    let unopenable: Vec<Finding> = unopenable.into_iter().filter(|f| !already(f)).collect();
+    let unopenable: Vec<Finding> = surveys
+        .iter()
+        .filter_map(findings::unopenable)
+        .filter(|f| !already(f))
+        .collect();
     found.extend(unopenable);
     // Grouped by file, in document order within a file.
     found.sort_by(|a, b| {

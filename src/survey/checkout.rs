@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::findings::{self, Finding, FindingKind, Severity};
+use super::findings::{self, Finding};
 use super::{
     AttestationState, FileSurvey, attestation_state, survey_document, survey_file, survey_link,
 };
@@ -15,7 +15,7 @@ use crate::document::Selection;
 use crate::document::attestation;
 use crate::error::{Classified, ErrorKind};
 use crate::format::Format;
-use crate::seal::OpenError;
+use crate::seal::{Identities, OpenError};
 use crate::team::{POLICY_FILE, Repo};
 use crate::worktree::git::{GitError, git, tracked_files};
 use crate::worktree::{Skip, WalkError, walk};
@@ -209,10 +209,12 @@ fn read_source(repo: &Repo, rel: &str, source: &Source) -> Result<Option<Vec<u8>
     }
 }
 
-/// Surveys the files (in parallel); `None` for those that are not surveyed.
+/// Surveys the files (in parallel), opening in memory the values `keys` can
+/// open; `None` for those that are not surveyed.
 pub fn survey_files(
     repo: &Repo,
     files: &[(String, Source)],
+    keys: &Identities,
 ) -> Result<Vec<FileSurvey>, SurveyError> {
     let results: Vec<Result<Option<FileSurvey>, SurveyError>> = files
         .par_iter()
@@ -256,6 +258,23 @@ pub fn survey_files(
                     sidecar.as_deref(),
                     attest_key,
                 ));
+                // Every value a key given opens is opened, in memory, while the
+                // text is at hand; one sealed to a key not given is not tried.
+                if !keys.is_empty() && survey.holds_tokens() {
+                    survey.unopenable = match crate::document::open_document(format, text, keys) {
+                        Err(crate::document::Error::Open { path, reason })
+                            if !matches!(
+                                reason,
+                                OpenError::NoIdentity(_)
+                                    | OpenError::Conflict
+                                    | OpenError::Malformed(_)
+                            ) =>
+                        {
+                            Some((path, reason))
+                        }
+                        _ => None,
+                    };
+                }
             }
             Ok(Some(survey))
         })
@@ -267,60 +286,10 @@ pub fn survey_files(
     Ok(out)
 }
 
-/// The values of the surveyed files that do not open with `keys` although they
-/// are sealed to one of them (`spec/audit.md` 4.2, `unopenable`): every file
-/// holding a token is read again and opened in memory; a value sealed to a key
-/// not in `keys` is not tried. The first such value of each file is reported.
-pub fn unopenable(
-    repo: &Repo,
-    files: &[(String, Source)],
-    surveys: &[FileSurvey],
-    keys: &crate::seal::Identities,
-) -> Result<Vec<Finding>, SurveyError> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<Option<Finding>> = surveys
-        .par_iter()
-        .filter(|s| s.holds_tokens())
-        .map(|s| {
-            let Some(format) = s.format else {
-                return Ok(None);
-            };
-            let Some((_, source)) = files.iter().find(|(rel, _)| *rel == s.rel) else {
-                return Ok(None);
-            };
-            let Some(bytes) = read_source(repo, &s.rel, source)? else {
-                return Ok(None);
-            };
-            let Ok(text) = std::str::from_utf8(&bytes) else {
-                return Ok(None);
-            };
-            Ok(match crate::document::open_document(format, text, keys) {
-                Err(crate::document::Error::Open { path, reason })
-                    if !matches!(
-                        reason,
-                        OpenError::NoIdentity(_) | OpenError::Conflict | OpenError::Malformed(_)
-                    ) =>
-                {
-                    Some(Finding {
-                        subject: s.rel.clone(),
-                        value: Some((0, path)),
-                        severity: Severity::Problem,
-                        kind: FindingKind::Unopenable(reason),
-                    })
-                }
-                _ => None,
-            })
-        })
-        .collect::<Result<_, SurveyError>>()?;
-    Ok(found.into_iter().flatten().collect())
-}
-
 /// Surveys every file of the tree (for `audit`).
 pub fn survey_tree(repo: &Repo) -> Result<Vec<FileSurvey>, SurveyError> {
     let files = files_to_check(repo, &[], false)?;
-    survey_files(repo, &files)
+    survey_files(repo, &files, &Identities::new())
 }
 
 /// The files renamed or copied since `base` (staged or in the working tree):

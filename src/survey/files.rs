@@ -219,6 +219,9 @@ pub struct FileSurvey {
     /// Its attestation (`spec/attest.md`), for a file of a known format that
     /// was read ([`attestation_state`]).
     pub attestation: Option<AttestationState>,
+    /// The first value that did not open although a key given to the survey is
+    /// the one it is sealed to (`spec/audit.md` 4.2, `unopenable`), and why.
+    pub unopenable: Option<(ValuePath, OpenError)>,
 }
 
 /// A file's attestation as `check` and `audit` read it, with the public half of
@@ -292,6 +295,7 @@ pub fn survey_link(rel: &str, policy: &Policy) -> Option<FileSurvey> {
         format: Format::from_path(Path::new(rel)),
         values,
         attestation: None,
+        unopenable: None,
     })
 }
 
@@ -317,6 +321,7 @@ pub fn survey_file(rel: &str, bytes: &[u8], policy: &Policy) -> Option<FileSurve
             format,
             values,
             attestation: None,
+            unopenable: None,
         })
     };
     if let Some(e) = overlap {

@@ -515,6 +515,18 @@ pub fn known_to_removed(
         .collect()
 }
 
+/// The finding of a value that did not open although its key was given to the
+/// survey (`unopenable`).
+pub fn unopenable(file: &FileSurvey) -> Option<Finding> {
+    let (path, reason) = file.unopenable.clone()?;
+    Some(Finding {
+        subject: file.rel.clone(),
+        value: Some((0, path)),
+        severity: Severity::Problem,
+        kind: FindingKind::Unopenable(reason),
+    })
+}
+
 /// The finding of a file attested earlier than it was at revision `base_ref`
 /// (`then`, its attestation there).
 pub fn attested_earlier(
