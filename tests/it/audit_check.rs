@@ -391,9 +391,9 @@ fn a_key_past_its_rotation_period_warns_and_strict_makes_it_a_problem() {
     assert_eq!(v["summary"]["overdue_keys"], 1);
 }
 
-#[test]
-fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
-    let r = repository();
+/// ada sets and commits a new production password; the password's token before
+/// and after.
+fn new_password_committed(r: &Repo) -> (String, String) {
     let t0 = tokens(&r.read("config/prod/app.toml")).remove(0);
     // A later value: its token is sealed at least a second later.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -405,6 +405,13 @@ fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
     r.commit("new database password");
     let t1 = tokens(&r.read("config/prod/app.toml")).remove(0);
     assert!(sealed_at(&t1) > sealed_at(&t0));
+    (t0, t1)
+}
+
+#[test]
+fn a_replayed_older_token_is_found_against_the_base_and_a_retired_key_always() {
+    let r = repository();
+    let (t0, t1) = new_password_committed(&r);
 
     // Put the old token back: a genuine token of the current key, so only the
     // comparison with the base revision shows it.
@@ -1097,15 +1104,7 @@ fn check_and_audit_read_attestations() {
 #[test]
 fn a_deliberate_revert_is_accepted_by_resealing() {
     let r = repository();
-    let t0 = tokens(&r.read("config/prod/app.toml")).remove(0);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    r.ok_stdin(
-        "ada",
-        &["set", "config/prod/app.toml", "db.password"],
-        b"prod-pw-2",
-    );
-    r.commit("new database password");
-    let t1 = tokens(&r.read("config/prod/app.toml")).remove(0);
+    let (t0, t1) = new_password_committed(&r);
     let text = r.read("config/prod/app.toml");
     r.write("config/prod/app.toml", &text.replace(&t1, &t0));
     assert_eq!(r.run("ada", &["check", "--base", "HEAD"]).code, 1);
