@@ -342,16 +342,10 @@ fn new_to_git(at: &Path) -> bool {
     ) && matches!(ask(&["ls-files", "--error-unmatch", "--", name]), Ok(None))
 }
 
-/// The attester `merge` would use for the file at `at`, to tell whether each
-/// side of a merge was attested.
-pub fn attester_of(at: &Path, format: Format, text: &str) -> Option<Attester> {
-    quiet_attester(at, format, text)
-}
-
 /// The attester of a file when the identities this user has at hand (without
 /// `-i`) give one; `None` when none does, as for a sealer with the public key
 /// only.
-fn quiet_attester(file: &Path, format: Format, text: &str) -> Option<Attester> {
+pub(super) fn quiet_attester(file: &Path, format: Format, text: &str) -> Option<Attester> {
     // Loaded once per run: a command that writes several files asks for a
     // passphrase (or runs CACHET_IDENTITY_COMMAND) once, and keeps the keys a
     // keyring gave for the next file.

@@ -611,7 +611,7 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     // a side brought that nobody reviewed (spec/git.md 2).
     let every_side_attested = format != Format::Json
         && !args.no_attest
-        && super::attest::attester_of(&args.path, format, &a.text).is_some_and(|who| {
+        && super::attest::quiet_attester(&args.path, format, &a.text).is_some_and(|who| {
             [&o, &a, &b]
                 .iter()
                 .all(|side| super::attest::approved(&args.path, format, &side.text, &who))
