@@ -245,13 +245,21 @@ pub fn write_changed_as(
 /// sidecar's), and that is no older than any attestation of the file in git: an
 /// older approved version put back (a replay) is no approval to build on.
 pub fn approved(at: &Path, format: Format, text: &str, attester: &Attester) -> bool {
+    attested_at(at, format, text, attester)
+        .is_some_and(|when| newest_in_git(at, format, attester).is_none_or(|newest| when >= newest))
+}
+
+/// When `text`, the content of the file at `at`, was attested for this file by
+/// `attester`'s key, if it carries such an attestation and it holds (for strict
+/// JSON, its sidecar's).
+pub fn attested_at(at: &Path, format: Format, text: &str, attester: &Attester) -> Option<SealedAt> {
     let sidecar = attestation::read_sidecar(format, at);
     let (body, found) = attestation::find(format, text, sidecar.as_deref());
-    found.ok().flatten().is_some_and(|a| {
-        a.file == attester.file
-            && a.verify(body, &attester.key.public()).is_ok()
-            && newest_in_git(at, format, attester).is_none_or(|newest| a.attested_at >= newest)
-    })
+    found
+        .ok()
+        .flatten()
+        .filter(|a| a.file == attester.file && a.verify(body, &attester.key.public()).is_ok())
+        .map(|a| a.attested_at)
 }
 
 /// The newest time of an attestation for this file and key in the file's git

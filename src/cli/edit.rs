@@ -608,13 +608,19 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     let read = |p: &Path| read_input(p, input_type_of(format));
     let (o, a, b) = (read(&args.base)?, read(&args.ours)?, read(&args.theirs)?);
     // The merge may be attested only when every side was: it approves nothing
-    // a side brought that nobody reviewed (spec/git.md 2).
+    // a side brought that nobody reviewed (spec/git.md 2). Ours and theirs
+    // are each approved no earlier than the base: a side that puts back an
+    // older approved version is a replay, not a change someone approved. (The
+    // base is older than both by nature, and either side may be the older.)
     let every_side_attested = format != Format::Json
         && !args.no_attest
         && super::attest::quiet_attester(&args.path, format, &a.text).is_some_and(|who| {
-            [&o, &a, &b]
-                .iter()
-                .all(|side| super::attest::approved(&args.path, format, &side.text, &who))
+            let when =
+                |side: &Input| super::attest::attested_at(&args.path, format, &side.text, &who);
+            match (when(&o), when(&a), when(&b)) {
+                (Some(base), Some(ours), Some(theirs)) => ours >= base && theirs >= base,
+                _ => false,
+            }
         });
     // Each side's attestation approves that side only; the three are git's
     // temporary copies, merged without them (a line merge of two attestation

@@ -473,6 +473,8 @@ fn branches(edit_a: &str, edit_b: &str) -> Repo {
     assert_eq!(out.code, 0, "{}", out.stderr);
     r.git(&["add", ".gitattributes"]);
     r.git(&["commit", "-q", "-m", "drivers"]);
+    // Each branch's edit is attested later than the base, as in real use.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     for (branch, expr) in [("a", edit_a), ("b", edit_b)] {
         r.git(&["checkout", "-q", "-b", branch, "main"]);
         let ed = r.script(
@@ -672,4 +674,46 @@ fn attested_branches_merged_without_the_key_are_proposed_not_conflicted() {
         check.stderr,
         "cachet: app.toml: is not attested (proposed): a member of its environment reviews it and runs `cachet attest` on it\n"
     );
+}
+
+/// A branch that puts back an older approved version (a replay) is no side
+/// someone approved: merged with an attested branch, the result is left
+/// proposed even though every side carries a valid attestation.
+#[test]
+fn a_merge_with_a_replayed_side_is_proposed() {
+    let r = Repo::new();
+    r.sealed_committed();
+    let v0 = r.read("app.toml");
+    let out = r.cachet(&["git", "setup", "*.toml"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    r.git(&["add", ".gitattributes"]);
+    r.git(&["commit", "-q", "-m", "drivers"]);
+    let edit = |name: &str, expr: &str| {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let ed = r.script(name, &format!("sed -i '{expr}' \"$1\""));
+        let out = r.cachet(&["edit", "app.toml"], &[("CACHET_EDITOR", &ed)]);
+        assert!(
+            out.stderr.contains("attested as app.toml"),
+            "{}",
+            out.stderr
+        );
+    };
+    edit("v1.sh", "s/db.internal/db.v1/");
+    r.git(&["commit", "-q", "-am", "v1"]);
+    r.git(&["checkout", "-q", "-b", "b", "main"]);
+    r.write("app.toml", &v0);
+    r.git(&["commit", "-q", "-am", "v0 put back"]);
+    r.git(&["checkout", "-q", "-b", "a", "main"]);
+    edit("a.sh", "s/tok-1/tok-a/");
+    r.git(&["commit", "-q", "-am", "a"]);
+    let out = r.git_out(&["merge", "-q", "--no-edit", "b"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = r.read("app.toml");
+    assert!(!merged.contains("cachet:attest:"), "{merged}");
+    let check = r.cachet(&["open", "--check", "--require-attested", "app.toml"], &[]);
+    assert_eq!(check.code, 1, "{}", check.stderr);
 }
